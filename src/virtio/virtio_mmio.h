@@ -1,0 +1,45 @@
+/* virtio-mmio transport (virtio 1.x, "modern", Version register = 2) and
+ * the devices that sit on it. The board sees a device only as an MMIO
+ * window (0x200 bytes used of a 0x1000 slot) plus its interrupt line; the
+ * device reaches guest memory only through the pmap (bounds-checked DMA),
+ * so wild descriptors become a device error, never a host access. */
+#ifndef DISCO_VIRTIO_MMIO_H
+#define DISCO_VIRTIO_MMIO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "machine/device.h"
+#include "mem/pmap.h"
+#include "util/err.h"
+
+/* What the board gives a virtio device. */
+struct virtio_host {
+    struct pmap *mem;        /* guest RAM, for DMA */
+    struct irq_line irq;     /* the slot's PLIC line */
+};
+
+struct virtio_mmio;          /* transport + device */
+extern const struct mmio_ops virtio_mmio_ops;  /* dev = struct virtio_mmio * */
+void virtio_mmio_free(struct virtio_mmio *vm);
+uint32_t virtio_mmio_device_id(const struct virtio_mmio *vm);
+
+/* virtio-blk over a raw image file. Errors name the file. */
+struct virtio_mmio *virtio_blk_new(const struct virtio_host *host, const char *path,
+                                   bool readonly, struct disco_err *err);
+
+/* virtio-rng: entropy from getrandom(2). */
+struct virtio_mmio *virtio_rng_new(const struct virtio_host *host, struct disco_err *err);
+
+/* virtio-console (one port, no multiport for now): output to a sink,
+ * input pushed with virtio_console_input. */
+typedef void (*virtio_console_sink)(void *ctx, const uint8_t *buf, size_t len);
+struct virtio_mmio *virtio_console_new(const struct virtio_host *host,
+                                       virtio_console_sink sink, void *sink_ctx,
+                                       struct disco_err *err);
+/* Deliver input bytes to the guest; returns how many were accepted (the
+ * guest may not have posted receive buffers yet). */
+size_t virtio_console_input(struct virtio_mmio *vm, const uint8_t *buf, size_t len);
+
+#endif
