@@ -11,6 +11,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 struct rv_hart;
 
@@ -76,11 +77,12 @@ struct rv_hart {
     uint64_t mhartid;
     uint64_t mstatus;          /* the full mstatus; sstatus is a view */
 
-    /* Interrupt lines driven from outside the hart (devices, other harts,
-     * other threads): bits of mip set/cleared atomically by
-     * rv_hart_set_irq. The CPU merges these with its software-written
-     * bits (SSIP/STIP written by the guest). */
-    _Atomic uint64_t mip_ext;
+    /* mip, the whole register, as one atomic word: devices, the CLINT,
+     * other harts and other threads set/clear bits with rv_hart_set_irq;
+     * guest CSR writes change only the software-writable bits, atomically.
+     * (MTIP/STIP from timers may instead be computed by the CPU from
+     * mtimecmp / the S-timer; see rv_hart_set_timer.) */
+    _Atomic uint64_t mip;
     /* Machine timer compare (CLINT's mtimecmp for this hart); MTIP is
      * pending while time >= mtimecmp. Written by the CLINT. */
     _Atomic uint64_t mtimecmp;
@@ -94,6 +96,7 @@ struct rv_hart {
     bool builtin_sbi;          /* ECALL from S-mode goes to bus.sbi_call */
     struct rv_bus bus;
     struct rv_clock *clock;
+    struct rv_codemap *codemap; /* shared by the harts of one machine */
     char fatal_msg[160];
 
     /* Stats, reachable from `disco stats` later. */
@@ -103,9 +106,19 @@ struct rv_hart {
     struct rv_hart_priv *p;
 };
 
+/* Per-machine record of which RAM pages hold decoded code, shared by all
+ * harts of one machine, so that a store by any hart, or DMA, to such a page
+ * drops the stale decoded blocks on every hart. */
+struct rv_codemap;
+struct rv_codemap *rv_codemap_new(uint64_t ram_base, uint64_t ram_size);
+void rv_codemap_free(struct rv_codemap *cm);
+/* Guest-physical [pa, pa+len) was written outside the CPUs (DMA, loader):
+ * invalidate decoded code for those pages on all harts. Thread-safe. */
+void rv_codemap_written(struct rv_codemap *cm, uint64_t pa, uint64_t len);
+
 /* Create/destroy. misa is RV64IMAFDC+SU (Zba/Zbb/Zbs if implemented). */
 struct rv_hart *rv_hart_new(uint64_t hartid, const struct rv_bus *bus,
-                            struct rv_clock *clock);
+                            struct rv_clock *clock, struct rv_codemap *codemap);
 void rv_hart_free(struct rv_hart *h);
 /* Reset: M-mode, pc = reset_pc, CSRs at reset values. */
 void rv_hart_reset(struct rv_hart *h, uint64_t reset_pc);
@@ -114,23 +127,51 @@ void rv_hart_reset(struct rv_hart *h, uint64_t reset_pc);
  * arises. Returns enum rv_exit. */
 int rv_hart_run(struct rv_hart *h, uint64_t budget);
 
-/* Raise/lower external interrupt bits (RV_MIP_*): thread-safe. */
-void rv_hart_set_irq(struct rv_hart *h, uint64_t mask, bool level);
+/* Raise/lower interrupt bits (RV_MIP_*) in mip: thread-safe, and makes a
+ * running hart notice at its next check (it polls mip at block
+ * boundaries). Waking a sleeping (WFI) hart is the run loop's job. */
+static inline void rv_hart_set_irq(struct rv_hart *h, uint64_t mask, bool level)
+{
+    if (level)
+        atomic_fetch_or(&h->mip, mask);
+    else
+        atomic_fetch_and(&h->mip, ~mask);
+}
+
+/* Built-in SBI's set_timer for S-mode: STIP is pending while
+ * time >= when; setting a new value clears STIP until then. */
+void rv_hart_set_timer(struct rv_hart *h, uint64_t when);
+
+/* Put a reset hart into the state the built-in SBI promises a kernel:
+ * S-mode, builtin_sbi on, exceptions and S-level interrupts delegated to
+ * S (medeleg/mideleg), counters enabled for S/U (mcounteren), PMP open,
+ * pc = entry, a0 = hartid, a1 = fdt address. */
+void rv_hart_boot_supervisor(struct rv_hart *h, uint64_t entry, uint64_t fdt_addr);
 /* True if an interrupt is pending and enabled (mip & mie != 0), which is
  * what wakes a hart from WFI. Thread-safe read. */
 bool rv_hart_wakeup_pending(struct rv_hart *h);
-/* Current time value (rdtime), from h->clock. */
-uint64_t rv_clock_now(const struct rv_clock *c);
+/* Current time value (rdtime / CLINT mtime), from a clock. */
+static inline uint64_t rv_clock_now(struct rv_clock *c)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    int64_t ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec - atomic_load(&c->offset_ns);
+    if (ns < 0)
+        ns = 0;
+    /* freq_hz <= 1 GHz: split to avoid overflow for long uptimes. */
+    uint64_t u = (uint64_t)ns;
+    return (u / 1000000000u) * c->freq_hz + (u % 1000000000u) * c->freq_hz / 1000000000u;
+}
 /* The earliest time value at which a timer of this hart fires (mtimecmp,
  * or stimecmp if Sstc is on), UINT64_MAX if none; lets an idle loop sleep. */
 uint64_t rv_hart_next_timer(struct rv_hart *h);
 
 /* Invalidate this hart's software TLB (all entries). Thread-safe when
- * called on another hart: it sets flush_request. */
+ * called from another thread: it sets flush_request, served at the hart's
+ * next block boundary. */
 void rv_hart_flush_tlb(struct rv_hart *h);
-/* A write to guest-physical [pa, pa+len) happened outside this hart (DMA,
- * another hart, the loader): drop decoded code for those pages. */
-void rv_hart_code_written(struct rv_hart *h, uint64_t pa, uint64_t len);
+/* Drop this hart's decoded code (remote fence.i). Thread-safe likewise. */
+void rv_hart_flush_icache(struct rv_hart *h);
 
 /* FP (riscv/fpu.c). Execute one FP computational instruction: opcodes
  * OP-FP (0x53), FMADD (0x43), FMSUB (0x47), FNMSUB (0x4b), FNMADD (0x4f).
