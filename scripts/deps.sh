@@ -8,7 +8,7 @@ PKGS=(
   gcc-riscv64-linux-gnu binutils-riscv64-linux-gnu
   gcc-riscv64-unknown-elf binutils-riscv64-unknown-elf
   linux-source-6.1 bc bison flex libssl-dev libelf-dev cpio xz-utils dpkg-dev
-  e2fsprogs
+  e2fsprogs python3
   qemu-system-misc opensbi
 )
 missing=()
