@@ -14,5 +14,12 @@ struct clint;
 struct clint *clint_new(struct rv_hart **harts, unsigned nharts, struct rv_clock *clock);
 void clint_free(struct clint *c);
 extern const struct mmio_ops clint_mmio_ops;
+/* Optional: wake(ctx, hart) is called when an access sets that hart's
+ * MSIP, or makes its MTIP pending (mtimecmp/mtime writes), so a run loop
+ * sleeping in WFI can pick the hart up. Called on the accessing thread,
+ * possibly with the CLINT's lock held: it must not call back into the
+ * CLINT. (A timer that expires later is no CLINT event: the idle loop uses
+ * rv_hart_next_timer.) Set it before the harts run. */
+void clint_set_wake(struct clint *c, void (*wake)(void *ctx, unsigned hart), void *ctx);
 
 #endif

@@ -21,5 +21,11 @@ void plic_free(struct plic *p);
  * Thread-safe: devices may call it from any thread. */
 void plic_set_irq(void *plic, unsigned num, bool level);
 extern const struct mmio_ops plic_mmio_ops;
+/* Optional: wake(ctx, hart) is called when an output of hart `hart` (MEIP
+ * or SEIP) goes from low to high, so a run loop sleeping in WFI can pick
+ * the hart up. Called with the PLIC's lock held, from whichever thread
+ * caused the change: it must not call back into the PLIC. Set it before the
+ * harts or devices run. */
+void plic_set_wake(struct plic *p, void (*wake)(void *ctx, unsigned hart), void *ctx);
 
 #endif

@@ -11,5 +11,10 @@ struct rtc;
 struct rtc *rtc_new(struct irq_line irq);
 void rtc_free(struct rtc *r);
 extern const struct mmio_ops rtc_mmio_ops;
+/* Fire the alarm if it is due. Alarms are otherwise only checked lazily, on
+ * the guest's accesses to the RTC (there is no timer thread); a board that
+ * wants alarms to fire on time while the guest does not touch the RTC calls
+ * this now and then (e.g. from its idle loop). Thread-safe. */
+void rtc_poll(struct rtc *r);
 
 #endif
