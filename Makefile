@@ -35,7 +35,7 @@ $(BUILD)/libdisco.a: $(LIB_OBJS)
 $(BUILD)/disco: $(CLI_OBJS) $(BUILD)/libdisco.a
 	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJS) $(BUILD)/libdisco.a $(LDLIBS)
 
-$(BUILD)/tests/unit/%: tests/unit/%.c $(BUILD)/libdisco.a tests/unit/t.h
+$(BUILD)/tests/unit/%: tests/unit/%.c $(BUILD)/libdisco.a $(wildcard tests/unit/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libdisco.a $(LDFLAGS) $(LDLIBS)
 
