@@ -1,2 +1,250 @@
-/* placeholder until the CLI lands */
-int main(void) { return 0; }
+/* The `disco` command.
+ *
+ *   disco run [options]     boot a VM on the console
+ *   disco version
+ *   disco --help
+ *
+ * Exit status: 0 clean power-off, HTIF pass, or Ctrl-A x; the guest's code
+ * for a syscon/HTIF failure (clamped to 1..255); 1 on runtime errors
+ * (missing or corrupt kernel, ELF, disk; fatal emulation errors); 2 on
+ * usage errors; 128+N when stopped by signal N. Only guest console output
+ * goes to stdout; disco's own messages go to stderr. */
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli/console.h"
+#include "vmm/vm.h"
+
+#define DISCO_VERSION "0.1.0"
+#define EXIT_USAGE 2
+#define EXIT_RUNTIME 1
+
+static void die_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+static void die_usage(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("disco: error: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputs(" (see 'disco run --help')\n", stderr);
+    va_end(ap);
+    exit(EXIT_USAGE);
+}
+
+static void die_runtime(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+static void die_runtime(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    console_restore();
+    fputs("disco: error: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    exit(EXIT_RUNTIME);
+}
+
+static const char main_usage[] =
+    "usage: disco <command> [options]\n"
+    "\n"
+    "commands:\n"
+    "  run       boot a virtual machine on this terminal (see 'disco run --help')\n"
+    "  version   print the version\n"
+    "\n"
+    "disco emulates a RISC-V RV64GC machine laid out like QEMU's 'virt' board.\n";
+
+static const char run_usage[] =
+    "usage: disco run [options]\n"
+    "\n"
+    "  --cpus N        harts, 1..32 (default 1)\n"
+    "  --mem SIZE      guest RAM, e.g. 512M or 1G; a bare number means MiB (default 256M,\n"
+    "                  at least 16M)\n"
+    "  --kernel FILE   Linux RISC-V Image (or vmlinux ELF), booted in S-mode with the\n"
+    "                  built-in SBI, or by --bios firmware\n"
+    "  --initrd FILE   initramfs / initrd\n"
+    "  --append STR    kernel command line (default \"" VM_DEFAULT_APPEND "\")\n"
+    "  --disk FILE     raw disk image as virtio-blk (repeatable, up to 6; first is /dev/vda)\n"
+    "  --bios FILE     M-mode firmware at 0x80000000 (e.g. OpenSBI fw_dynamic.bin)\n"
+    "  --elf FILE      bare-metal RISC-V ELF run in M-mode; exits through HTIF tohost\n"
+    "\n"
+    "Without --kernel/--elf, the default guest is booted: $DISCO_GUEST_DIR if set, else\n"
+    "${DISCO_CACHE:-/var/cache/disco}/guest/default (Image, initramfs.cpio.gz), which\n"
+    "scripts/boot.sh builds.\n"
+    "\n"
+    "Console: guest output on stdout. On a terminal, input is raw; Ctrl-A x quits\n"
+    "(exit status 0), Ctrl-A h shows help, Ctrl-A Ctrl-A sends Ctrl-A.\n"
+    "Exit status: 0 on guest power-off or HTIF pass, the guest's failure code for a\n"
+    "syscon/HTIF failure, 1 on errors, 2 on usage errors.\n";
+
+static bool file_exists(const char *p)
+{
+    struct stat st;
+    return stat(p, &st) == 0;
+}
+
+static unsigned parse_cpus(const char *s)
+{
+    char *end;
+    errno = 0;
+    unsigned long v = (s[0] >= '0' && s[0] <= '9') ? strtoul(s, &end, 10) : 0;
+    if (s[0] < '0' || s[0] > '9' || errno || *end || v < 1 || v > VM_MAX_CPUS)
+        die_usage("--cpus: '%s' is not a number between 1 and %u", s, VM_MAX_CPUS);
+    return (unsigned)v;
+}
+
+static uint64_t parse_mem(const char *s)
+{
+    uint64_t v;
+    if (vm_parse_size(s, &v) < 0)
+        die_usage("--mem: '%s' is not a size (examples: 256M, 1G, 512)", s);
+    if (v < VM_MIN_MEM)
+        die_usage("--mem: %s is too small (at least %llu MiB)", s,
+                  (unsigned long long)(VM_MIN_MEM >> 20));
+    if (v > VM_MAX_MEM)
+        die_usage("--mem: %s is too large (at most %llu GiB)", s,
+                  (unsigned long long)(VM_MAX_MEM >> 30));
+    if (v & 0xfff)
+        die_usage("--mem: %s is not a whole number of 4 KiB pages", s);
+    return v;
+}
+
+static int cmd_run(int argc, char **argv)
+{
+    struct vm_config cfg = {.cpus = 1, .mem = VM_DEFAULT_MEM, .append = NULL};
+    static const char *disks[VM_MAX_DISKS];
+    bool append_set = false;
+    unsigned ndisks = 0;
+
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            fputs(run_usage, stdout);
+            return 0;
+        }
+        if (strncmp(a, "--", 2) != 0)
+            die_usage("unexpected argument '%s'", a);
+        static const char *const opts[] = {"--cpus", "--mem",  "--kernel", "--initrd",
+                                           "--append", "--disk", "--bios", "--elf"};
+        const char *val = NULL;
+        const char *opt = NULL;
+        for (size_t k = 0; k < sizeof opts / sizeof opts[0]; k++) {
+            size_t l = strlen(opts[k]);
+            if (!strncmp(a, opts[k], l) && (a[l] == '\0' || a[l] == '=')) {
+                opt = opts[k];
+                if (a[l] == '=') {
+                    val = a + l + 1;
+                } else {
+                    if (i + 1 >= argc)
+                        die_usage("%s needs a value", opt);
+                    val = argv[++i];
+                }
+                break;
+            }
+        }
+        if (!opt)
+            die_usage("unknown option '%s'", a);
+        if (!strcmp(opt, "--cpus")) {
+            cfg.cpus = parse_cpus(val);
+        } else if (!strcmp(opt, "--mem")) {
+            cfg.mem = parse_mem(val);
+        } else if (!strcmp(opt, "--append")) {
+            cfg.append = val;
+            append_set = true;
+        } else if (!*val) {
+            die_usage("%s needs a file name", opt);
+        } else if (!strcmp(opt, "--kernel")) {
+            cfg.kernel = val;
+        } else if (!strcmp(opt, "--initrd")) {
+            cfg.initrd = val;
+        } else if (!strcmp(opt, "--bios")) {
+            cfg.bios = val;
+        } else if (!strcmp(opt, "--elf")) {
+            cfg.elf = val;
+        } else if (!strcmp(opt, "--disk")) {
+            if (ndisks == VM_MAX_DISKS)
+                die_usage("too many --disk options (at most %u)", VM_MAX_DISKS);
+            disks[ndisks++] = val;
+        }
+    }
+    if (cfg.elf && (cfg.kernel || cfg.initrd || cfg.bios))
+        die_usage("--elf cannot be combined with --kernel, --initrd or --bios");
+    if (!append_set && !cfg.elf)
+        cfg.append = VM_DEFAULT_APPEND;
+    cfg.disks = disks;
+    cfg.ndisks = ndisks;
+
+    /* The default guest. */
+    static char kpath[PATH_MAX], ipath[PATH_MAX];
+    if (!cfg.kernel && !cfg.elf) {
+        const char *dir = getenv("DISCO_GUEST_DIR");
+        char dbuf[PATH_MAX];
+        if (!dir || !*dir) {
+            const char *cache = getenv("DISCO_CACHE");
+            if (snprintf(dbuf, sizeof dbuf, "%s/guest/default",
+                         cache && *cache ? cache : "/var/cache/disco") >= (int)sizeof dbuf)
+                die_runtime("$DISCO_CACHE is too long");
+            dir = dbuf;
+        }
+        if (snprintf(kpath, sizeof kpath, "%s/Image", dir) >= (int)sizeof kpath ||
+            snprintf(ipath, sizeof ipath, "%s/initramfs.cpio.gz", dir) >= (int)sizeof ipath)
+            die_runtime("guest directory name too long: %s", dir);
+        if (!file_exists(kpath))
+            die_runtime("no --kernel given and no default guest in %s (run scripts/boot.sh to "
+                        "build it, or pass --kernel)", dir);
+        cfg.kernel = kpath;
+        if (!cfg.initrd && file_exists(ipath))
+            cfg.initrd = ipath;
+    }
+
+    console_signals(NULL);   /* until the VM exists: just leave */
+    console_setup(&cfg.console);
+    struct disco_err err;
+    err_clear(&err);
+    struct vm *vm = vm_new(&cfg, &err);
+    if (!vm)
+        die_runtime("%s", err.msg[0] ? err.msg : "cannot create the VM");
+    console_signals(vm);
+    struct vm_exit ex;
+    int rc = vm_run(vm, &ex, &err);
+    console_signals(NULL);
+    vm_free(vm);
+    console_restore();
+    if (rc < 0)
+        die_runtime("%s", err.msg[0] ? err.msg : "the VM stopped with an error");
+    if (ex.reason == VM_EXIT_STOPPED && console_stop_signal()) {
+        fprintf(stderr, "disco: stopped by signal %d\n", console_stop_signal());
+        return 128 + console_stop_signal();
+    }
+    if (rc != 0) {
+        fprintf(stderr, "disco: guest %s with code %d\n",
+                ex.reason == VM_EXIT_HTIF ? "test failed (HTIF)" : "reported failure", rc);
+        return rc > 255 ? 255 : rc;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fputs(main_usage, stderr);
+        return EXIT_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+        fputs(main_usage, stdout);
+        return 0;
+    }
+    if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
+        printf("disco %s\n", DISCO_VERSION);
+        return 0;
+    }
+    if (!strcmp(cmd, "run"))
+        return cmd_run(argc - 2, argv + 2);
+    fprintf(stderr, "disco: error: unknown command '%s' (see 'disco --help')\n", cmd);
+    return EXIT_USAGE;
+}

@@ -1,0 +1,1123 @@
+/* CPU core: execution, traps, CSRs, interrupts, atomics, self-modifying
+ * code, run-loop exits. Programs are hand-assembled into a fake bus. */
+#include <pthread.h>
+
+#include "rv_test.h"
+#include "t.h"
+
+#define HALT (RAM_BASE + 0x10000)
+#define DATA (RAM_BASE + 0x20000)
+
+/* New env, program builder at RAM_BASE, M-mode traps go to a halt loop. */
+static struct tenv *setup(struct prog *p)
+{
+    struct tenv *e = tenv_new();
+    put_halt(e, HALT);
+    e->h->p->mtvec = HALT;
+    p->e = e;
+    p->pc = RAM_BASE;
+    return e;
+}
+
+static int run(struct tenv *e, uint64_t budget) { return rv_hart_run(e->h, budget); }
+
+static void basic_alu(void)
+{
+    struct prog p;
+    struct tenv *e = setup(&p);
+    struct rv_hart *h = e->h;
+    li(&p, A0, 5);
+    li(&p, A1, -7);
+    emit(&p, ADD(A2, A0, A1));          /* -2 */
+    emit(&p, SUB(A3, A0, A1));          /* 12 */
+    emit(&p, SLT(A4, A1, A0));          /* 1 */
+    emit(&p, SLTU(A5, A1, A0));         /* 0 */
+    emit(&p, SRAI(A6, A1, 1));          /* -4 */
+    emit(&p, SRLI(A7, A1, 60));         /* 0xf */
+    emit(&p, LUI(S2, 0x12345000));
+    emit(&p, AUIPC(S3, 0x1000));        /* pc + 0x1000 */
+    uint64_t auipc_pc = p.pc - 4;
+    emit(&p, ADDI(0, 0, 55));           /* x0 stays 0 */
+    emit(&p, ADDIW(S4, 0, -1));
+    emit(&p, SLLIW(S5, A0, 31));        /* 0xffffffff80000000 */
+    emit(&p, ADDW(S6, S5, S5));         /* 0 */
+    li(&p, S7, 0x123456789abcdef0ll);
+    li(&p, S8, INT64_MAX);
+    emit(&p, XORI(S9, A0, -1));
+    emit(&p, WFI);
+    CHECK_EQ(run(e, 1000), RV_EXIT_WFI);
+    CHECK_EQ(h->x[A2], (uint64_t)-2);
+    CHECK_EQ(h->x[A3], 12);
+    CHECK_EQ(h->x[A4], 1);
+    CHECK_EQ(h->x[A5], 0);
+    CHECK_EQ(h->x[A6], (uint64_t)-4);
+    CHECK_EQ(h->x[A7], 0xf);
+    CHECK_EQ(h->x[S2], 0x12345000);
+    CHECK_EQ(h->x[S3], auipc_pc + 0x1000);
+    CHECK_EQ(h->x[0], 0);
+    CHECK_EQ(h->x[S4], ~0ull);
+    CHECK_EQ(h->x[S5], 0xffffffff80000000ull);
+    CHECK_EQ(h->x[S6], 0);
+    CHECK_EQ(h->x[S7], 0x123456789abcdef0ull);
+    CHECK_EQ(h->x[S8], (uint64_t)INT64_MAX);
+    CHECK_EQ(h->x[S9], (uint64_t)~5ll);
+    CHECK_EQ(h->pc, p.pc);
+    tenv_free(e);
+}
+
+static void muldiv_edges(void)
+{
+    struct prog p;
+    struct tenv *e = setup(&p);
+    struct rv_hart *h = e->h;
+    li(&p, S0, INT64_MIN);
+    li(&p, S1, -1);
+    li(&p, S2, 0);
+    li(&p, S3, 7);
+    emit(&p, DIV(A0, S3, S2));    /* /0 -> -1 */
+    emit(&p, DIVU(A1, S3, S2));   /* -> all ones */
+    emit(&p, REM(A2, S3, S2));    /* -> 7 */
+    emit(&p, REMU(A3, S3, S2));   /* -> 7 */
+    emit(&p, DIV(A4, S0, S1));    /* overflow -> INT64_MIN */
+    emit(&p, REM(A5, S0, S1));    /* -> 0 */
+    emit(&p, MULH(A6, S0, S1));   /* INT64_MIN * -1 = 2^63: high = 0 */
+    emit(&p, MULHU(A7, S1, S1));  /* (2^64-1)^2 high = 2^64-2 */
+    emit(&p, MULHSU(T0, S1, S1)); /* -1 * (2^64-1) high = -1 */
+    emit(&p, MULW(T1, S0, S1));   /* low32 0 */
+    li(&p, T2, 0x80000000ll);
+    emit(&p, DIVW(T3, T2, S1));   /* INT32_MIN / -1 = INT32_MIN sext */
+    emit(&p, REMW(T4, T2, S1));   /* 0 */
+    emit(&p, DIVUW(T5, S3, S2));  /* -1 */
+    emit(&p, REMUW(T6, S1, S2));  /* sext(0xffffffff) = -1 */
+    emit(&p, DIV(S4, S1, S3));    /* -1/7 = 0 */
+    emit(&p, REM(S5, S1, S3));    /* -1 */
+    li(&p, S6, 0x7fffffff);
+    emit(&p, ADDW(S7, S6, S6));   /* 0xfffffffe sext -> -2 */
+    emit(&p, MULW(S8, S6, S6));   /* low32(0x3fffffff00000001) = 1 */
+    emit(&p, SRAW(S9, T2, S3));   /* 0x80000000 >>a 7 = 0xff000000 sext */
+    emit(&p, SRLW(S10, T2, S3));  /* 0x01000000 */
+    emit(&p, WFI);
+    CHECK_EQ(run(e, 1000), RV_EXIT_WFI);
+    CHECK_EQ(h->x[A0], ~0ull);
+    CHECK_EQ(h->x[A1], ~0ull);
+    CHECK_EQ(h->x[A2], 7);
+    CHECK_EQ(h->x[A3], 7);
+    CHECK_EQ(h->x[A4], (uint64_t)INT64_MIN);
+    CHECK_EQ(h->x[A5], 0);
+    CHECK_EQ(h->x[A6], 0);
+    CHECK_EQ(h->x[A7], ~1ull);
+    CHECK_EQ(h->x[T0], ~0ull);
+    CHECK_EQ(h->x[T1], 0);
+    CHECK_EQ(h->x[T3], 0xffffffff80000000ull);
+    CHECK_EQ(h->x[T4], 0);
+    CHECK_EQ(h->x[T5], ~0ull);
+    CHECK_EQ(h->x[T6], ~0ull);
+    CHECK_EQ(h->x[S4], 0);
+    CHECK_EQ(h->x[S5], ~0ull);
+    CHECK_EQ(h->x[S7], (uint64_t)-2);
+    CHECK_EQ(h->x[S8], 1);
+    CHECK_EQ(h->x[S9], 0xffffffffff000000ull);
+    CHECK_EQ(h->x[S10], 0x01000000);
+    tenv_free(e);
+}
+
+static void loads_stores(void)
+{
+    struct prog p;
+    struct tenv *e = setup(&p);
+    struct rv_hart *h = e->h;
+    w64(e, DATA, 0x8899aabbccddeeffull);
+    li(&p, S0, DATA);
+    emit(&p, LB(A0, S0, 0));      /* 0xff -> -1 */
+    emit(&p, LBU(A1, S0, 0));
+    emit(&p, LH(A2, S0, 6));      /* 0x8899 sext */
+    emit(&p, LHU(A3, S0, 6));
+    emit(&p, LW(A4, S0, 4));      /* 0x8899aabb sext */
+    emit(&p, LWU(A5, S0, 4));
+    emit(&p, LD(A6, S0, 0));
+    li(&p, T0, 0x1122334455667788ll);
+    emit(&p, SD(T0, S0, 16));
+    emit(&p, SW(T0, S0, 24));
+    emit(&p, SH(T0, S0, 28));
+    emit(&p, SB(T0, S0, 30));
+    /* misaligned, handled in hardware */
+    emit(&p, SD(T0, S0, 35));
+    emit(&p, LD(A7, S0, 35));
+    emit(&p, LW(T1, S0, 1));
+    /* misaligned across a page boundary */
+    li(&p, S1, DATA + 0xffd);
+    emit(&p, SD(T0, S1, 0));
+    emit(&p, LD(T2, S1, 0));
+    emit(&p, LD(0, S0, 0));       /* load into x0 */
+    emit(&p, WFI);
+    CHECK_EQ(run(e, 1000), RV_EXIT_WFI);
+    CHECK_EQ(h->x[A0], ~0ull);
+    CHECK_EQ(h->x[A1], 0xff);
+    CHECK_EQ(h->x[A2], 0xffffffffffff8899ull);
+    CHECK_EQ(h->x[A3], 0x8899);
+    CHECK_EQ(h->x[A4], 0xffffffff8899aabbull);
+    CHECK_EQ(h->x[A5], 0x8899aabbull);
+    CHECK_EQ(h->x[A6], 0x8899aabbccddeeffull);
+    CHECK_EQ(r64(e, DATA + 16), 0x1122334455667788ull);
+    CHECK_EQ(r64(e, DATA + 24), 0x0088778855667788ull);
+    CHECK_EQ(h->x[A7], 0x1122334455667788ull);
+    CHECK_EQ(h->x[T1], 0xffffffffbbccddeeull);
+    CHECK_EQ(h->x[T2], 0x1122334455667788ull);
+    CHECK_EQ(h->x[0], 0);
+    CHECK_EQ(h->p->mcause, 0); /* no trap */
+    tenv_free(e);
+}
+
+static void branches_loop(void)
+{
+    struct prog p;
+    struct tenv *e = setup(&p);
+    struct rv_hart *h = e->h;
+    /* sum 1..100 with a counted loop, plus a call/return */
+    li(&p, A0, 0);
+    li(&p, A1, 100);
+    uint64_t loop = p.pc;
+    emit(&p, ADD(A0, A0, A1));
+    emit(&p, ADDI(A1, A1, -1));
+    emit(&p, BNE(A1, 0, (int32_t)(loop - p.pc)));
+    emit(&p, JAL(RA, 12));        /* call f */
+    emit(&p, ADDI(A3, A2, 1));
+    emit(&p, WFI);
+    /* f: */
+    emit(&p, ADDI(A2, 0, 41));
+    emit(&p, JALR(0, RA, 0));
+    /* signed / unsigned compares */
+    CHECK_EQ(run(e, 10000), RV_EXIT_WFI);
+    CHECK_EQ(h->x[A0], 5050);
+    CHECK_EQ(h->x[A3], 42);
+    CHECK_EQ(h->instret, 2 + 300 + 5);
+    tenv_free(e);
+
+    e = setup(&p);
+    h = e->h;
+    li(&p, S0, -1);
+    li(&p, S1, 1);
+    emit(&p, BLT(S0, S1, 8));     /* taken */
+    emit(&p, ADDI(A0, 0, 1));
+    emit(&p, BLTU(S0, S1, 8));    /* not taken */
+    emit(&p, ADDI(A1, 0, 1));
+    emit(&p, BGE(S1, S0, 8));     /* taken */
+    emit(&p, ADDI(A2, 0, 1));
+    emit(&p, BGEU(S1, S0, 8));    /* not taken */
+    emit(&p, ADDI(A3, 0, 1));
+    emit(&p, BEQ(S0, S0, 8));     /* taken */
+    emit(&p, ADDI(A4, 0, 1));
+    emit(&p, WFI);
+    CHECK_EQ(run(e, 1000), RV_EXIT_WFI);
+    CHECK_EQ(h->x[A0], 0);
+    CHECK_EQ(h->x[A1], 1);
+    CHECK_EQ(h->x[A2], 0);
+    CHECK_EQ(h->x[A3], 1);
+    CHECK_EQ(h->x[A4], 0);
+    tenv_free(e);
+}
+
+static void compressed_program(void)
+{
+    struct prog p;
+    struct tenv *e = setup(&p);
+    struct rv_hart *h = e->h;
+    /* c.li a0,0; c.li a1,10; loop: c.add a0,a1; c.addi a1,-1; c.bnez a1,loop;
+     * c.mv a2,a0; c.slli a2,2; c.addiw a2, 1; wfi */
+    emit16(&p, 0x4501);           /* c.li a0, 0 */
+    emit16(&p, 0x45a9);           /* c.li a1, 10 */
+    emit16(&p, 0x952e);           /* c.add a0, a1 */
+    emit16(&p, 0x15fd);           /* c.addi a1, -1 */
+    emit16(&p, 0xfdf5);           /* c.bnez a1, -4 */
+    emit16(&p, 0x862a);           /* c.mv a2, a0 */
+    emit16(&p, 0x060a);           /* c.slli a2, 2 */
+    emit16(&p, 0x2605);           /* c.addiw a2, 1 */
+    emit16(&p, 0x1141);           /* c.addi sp, -16 (sp=0 -> -16) */
+    emit(&p, WFI);
+    CHECK_EQ(run(e, 1000), RV_EXIT_WFI);
+    CHECK_EQ(h->x[A0], 55);
+    CHECK_EQ(h->x[A2], 221);
+    CHECK_EQ(h->x[SP], (uint64_t)-16);
+    CHECK_EQ(h->pc, p.pc);
+    tenv_free(e);
+}
+
+static void compressed_mem_and_jumps(void)
+{
+    struct prog p;
+    struct tenv *e = setup(&p);
+    struct rv_hart *h = e->h;
+    li(&p, SP, DATA);
+    li(&p, S0, DATA + 0x100);
+    li(&p, A0, 0x1234);
+    li(&p, A5, 0x55667788);
+    emit16(&p, 0xe42a);           /* c.sdsp a0, 8(sp) */
+    emit16(&p, 0xc05c);           /* c.sw a5, 4(s0) */
+    emit16(&p, 0x4044);           /* c.lw s1, 4(s0) */
+    emit16(&p, 0x67a2);           /* c.ldsp a5, 8(sp) */
+    emit16(&p, 0xe81c);           /* c.sd a5, 16(s0) */
+    emit16(&p, 0x6818);           /* c.ld a4, 16(s0) */
+    emit16(&p, 0x1018);           /* c.addi4spn a4, sp, 32 */
+    emit16(&p, 0x66c9);           /* c.lui a3, 0x12 */
+    emit16(&p, 0x8291);           /* c.srli a3, 4 */
+    emit16(&p, 0xc63e);           /* c.swsp a5, 12(sp) */
+    emit16(&p, 0x4632);           /* c.lwsp a2, 12(sp) */
+    uint64_t sub = RAM_BASE + 0x800;
+    li(&p, A5, (int64_t)sub);
+    uint64_t jalr_pc = p.pc;
+    emit16(&p, 0x9782);           /* c.jalr a5 */
+    emit16(&p, 0xa011);           /* c.j +4 */
+    emit16(&p, 0x0001);           /* c.nop (skipped) -> would be fine anyway */
+    emit16(&p, 0x9002);           /* c.ebreak: must not be reached? no: target */
+    struct prog s = {e, sub};
+    emit16(&s, 0x0505);           /* c.addi a0, 1 */
+    emit16(&s, 0x8082);           /* c.jr ra */
+    CHECK_EQ(run(e, 1000), RV_EXIT_WFI);
+    CHECK_EQ(r32(e, DATA + 8), 0x1234);
+    CHECK_EQ(r32(e, DATA + 0x104), 0x55667788);
+    CHECK_EQ(h->x[S1], 0x55667788);
+    CHECK_EQ(r64(e, DATA + 0x110), 0x1234);
+    CHECK_EQ(h->x[A4], DATA + 32);
+    CHECK_EQ(h->x[A3], 0x1200);
+    CHECK_EQ(h->x[A2], 0x1234);
+    CHECK_EQ(h->x[A0], 0x1235);
+    CHECK_EQ(h->x[RA], jalr_pc + 2);
+    /* c.j +4 skipped the c.nop and landed on c.ebreak: breakpoint trap */
+    CHECK_EQ(h->p->mcause, 3);
+    CHECK_EQ(h->p->mepc, jalr_pc + 6);
+    tenv_free(e);
+}
+
+static void ecall_delegated_to_s(void)
+{
+    struct prog p;
+    struct tenv *e = setup(&p);
+    struct rv_hart *h = e->h;
+    uint64_t stvec = RAM_BASE + 0x3000, user = RAM_BASE + 0x2000;
+    /* S handler: read scause/sepc/stval into a0..a2, then wfi (S, TW=0) */
+    struct prog s = {e, stvec};
+    emit(&s, CSRRS(A0, CSR_SCAUSE, 0));
+    emit(&s, CSRRS(A1, CSR_SEPC, 0));
+    emit(&s, CSRRS(A2, CSR_STVAL, 0));
+    emit(&s, CSRRS(A3, CSR_SSTATUS, 0));
+    emit(&s, WFI);
+    struct prog u = {e, user};
+    emit(&u, ADDI(A7, 0, 3));
+    emit(&u, ECALL);
+    /* M: delegate ecall-from-U, set stvec, drop to U via mret */
+    li(&p, T0, 1 << 8);
+    emit(&p, CSRRW(0, CSR_MEDELEG, T0));
+    li(&p, T0, (int64_t)stvec);
+    emit(&p, CSRRW(0, CSR_STVEC, T0));
+    li(&p, T0, (int64_t)user);
+    emit(&p, CSRRW(0, CSR_MEPC, T0));
+    li(&p, T0, 3 << 11);
+    emit(&p, CSRRC(0, CSR_MSTATUS, T0)); /* MPP = U */
+    emit(&p, MRET);
+    CHECK_EQ(run(e, 1000), RV_EXIT_WFI);
+    CHECK_EQ(h->priv, RV_PRIV_S);
+    CHECK_EQ(h->x[A0], 8);
+    CHECK_EQ(h->x[A1], user + 4);
+    CHECK_EQ(h->x[A2], 0);
+    CHECK_EQ(h->x[A3] & MS_SPP, 0); /* came from U */
+    CHECK_EQ(h->x[A7], 3);
+    CHECK_EQ(h->p->mcause, 0);
+    tenv_free(e);
+}
+
+static void ecall_s_to_m_and_sret(void)
+{
+    struct prog p;
+    struct tenv *e = setup(&p);
+    struct rv_hart *h = e->h;
+    uint64_t sup = RAM_BASE + 0x2000;
+    struct prog s = {e, sup};
+    emit(&s, ADDI(A0, 0, 7));
+    emit(&s, ECALL);
+    li(&p, T0, (int64_t)sup);
+    emit(&p, CSRRW(0, CSR_MEPC, T0));
+    li(&p, T0, 1 << 11);
+    emit(&p, CSRRS(0, CSR_MSTATUS, T0));   /* MPP = S (was U=0) */
+    emit(&p, MRET);
+    CHECK_EQ(run(e, 1000), RV_EXIT_WFI);
+    CHECK_EQ(h->priv, RV_PRIV_M);
+    CHECK_EQ(h->p->mcause, 9);
+    CHECK_EQ(h->p->mepc, sup + 4);
+    CHECK_EQ((h->mstatus >> 11) & 3, 1);   /* MPP = S */
+    CHECK_EQ(h->x[A0], 7);
+    tenv_free(e);
+}
+
+static void illegal_instructions(void)
+{
+    struct prog p;
+    struct tenv *e = setup(&p);
+    struct rv_hart *h = e->h;
+    emit(&p, 0xffffffffu);
+    CHECK_EQ(run(e, 100), RV_EXIT_WFI);
+    CHECK_EQ(h->p->mcause, 2);
+    CHECK_EQ(h->p->mtval, 0xffffffffu);
+    CHECK_EQ(h->p->mepc, RAM_BASE);
+    tenv_free(e);
+
+    /* compressed all-zero is illegal, tval = 0 bits */
+    e = setup(&p);
+    h = e->h;
+    emit16(&p, 0x0001); /* c.nop */
+    emit16(&p, 0x0000);
+    CHECK_EQ(run(e, 100), RV_EXIT_WFI);
+    CHECK_EQ(h->p->mcause, 2);
+    CHECK_EQ(h->p->mepc, RAM_BASE + 2);
+    CHECK_EQ(h->p->mtval, 0);
+    tenv_free(e);
+
+    /* MRET from S-mode is illegal; CSR write to a read-only CSR too */
+    e = setup(&p);
+    h = e->h;
+    emit(&p, CSRRW(0, CSR_MHARTID, A0));
+    CHECK_EQ(run(e, 100), RV_EXIT_WFI);
+    CHECK_EQ(h->p->mcause, 2);
+    CHECK_EQ(h->p->mtval, CSRRW(0, CSR_MHARTID, A0));
+    tenv_free(e);
+
+    /* FP load with mstatus.FS = 0 */
+    e = setup(&p);
+    h = e->h;
+    emit(&p, FLD(1, 0, 0));
+    CHECK_EQ(run(e, 100), RV_EXIT_WFI);
+    CHECK_EQ(h->p->mcause, 2);
+    CHECK_EQ(h->p->mtval, FLD(1, 0, 0));
+    tenv_free(e);
+}
+
+static void csr_basics(void)
+{
+    struct prog p;
+    struct tenv *e = setup(&p);
+    struct rv_hart *h = e->h;
+    emit(&p, CSRRS(A0, CSR_MISA, 0));
+    emit(&p, CSRRS(A1, CSR_MHARTID, 0));
+    li(&p, T0, -1);
+    emit(&p, CSRRW(0, CSR_MEDELEG, T0));
+    emit(&p, CSRRS(A2, CSR_MEDELEG, 0));
+    emit(&p, CSRRW(0, CSR_MIDELEG, T0));
+    emit(&p, CSRRS(A3, CSR_MIDELEG, 0));
+    emit(&p, CSRRW(0, CSR_MIE, T0));
+    emit(&p, CSRRS(A4, CSR_SIE, 0));
+    emit(&p, CSRRW(A5, CSR_MSTATUS, T0)); /* old value; writes all ones */
+    emit(&p, CSRRS(A6, CSR_MSTATUS, 0));
+    emit(&p, CSRRS(A7, CSR_SSTATUS, 0));
+    emit(&p, CSRRWI(0, 0x3a0, 0x1f));     /* pmpcfg0 */
+    emit(&p, CSRRS(S2, 0x3a0, 0));
+    emit(&p, CSRRW(0, 0x3b0, T0));        /* pmpaddr0 */
+    emit(&p, CSRRS(S3, 0x3b0, 0));
+    emit(&p, CSRRS(S4, 0x7a0, 0));        /* tselect */
+    li(&p, T1, 0x5ll << 60);              /* satp mode 5: unsupported */
+    emit(&p, CSRRW(0, CSR_SATP, T1));
+    emit(&p, CSRRS(S5, CSR_SATP, 0));
+    emit(&p, CSRRS(S6, CSR_MINSTRET, 0));
+    emit(&p, WFI);
+    CHECK_EQ(run(e, 1000), RV_EXIT_WFI);
+    CHECK_EQ(h->x[A0], (2ull << 62) | 0x14112d);
+    CHECK_EQ(h->x[A1], 0);
+    CHECK_EQ(h->x[A2], 0xb3ff);
+    CHECK_EQ(h->x[A3], 0x222);
+    CHECK_EQ(h->x[A4], 0x222);
+    CHECK_EQ(h->x[A5], (2ull << 32) | (2ull << 34));
+    uint64_t ms = h->x[A6];
+    CHECK((ms & MS_SD) && (ms & MS_FS) == MS_FS && (ms & MS_MPRV) && (ms & MS_TSR));
+    CHECK_EQ((ms >> 32) & 0xf, 0xa); /* UXL = SXL = 2 */
+    CHECK_EQ(h->x[A7] & (MS_MIE | MS_MPP | MS_TSR), 0);
+    CHECK(h->x[A7] & MS_SIE);
+    CHECK_EQ(h->x[S2], 0x1f);
+    CHECK_EQ(h->x[S3], (1ull << 54) - 1);
+    CHECK_EQ(h->x[S4], 0);
+    CHECK_EQ(h->x[S5], 0);
+    CHECK(h->x[S6] > 10 && h->x[S6] < 40);
+    tenv_free(e);
+}
+
+static void counter_gating(void)
+{
+    struct prog p;
+    struct tenv *e = setup(&p);
+    struct rv_hart *h = e->h;
+    uint64_t user = RAM_BASE + 0x2000;
+    struct prog u = {e, user};
+    emit(&u, CSRRS(A0, CSR_TIME, 0));
+    emit(&u, ADDI(A1, 0, 1));
+    emit(&u, WFI); /* never reached */
+    li(&p, T0, (int64_t)user);
+    emit(&p, CSRRW(0, CSR_MEPC, T0));
+    emit(&p, MRET); /* MPP = U at reset */
+    CHECK_EQ(run(e, 1000), RV_EXIT_WFI);
+    CHECK_EQ(h->p->mcause, 2);
+    CHECK_EQ(h->p->mepc, user);
+    CHECK_EQ(h->x[A1], 0);
+    tenv_free(e);
+
+    /* enabled in mcounteren + scounteren: U can read time */
+    e = setup(&p);
+    h = e->h;
+    u.e = e;
+    u.pc = user;
+    e->clock.offset_ns = 0;
+    emit(&u, CSRRS(A0, CSR_TIME, 0));
+    emit(&u, CSRRS(A1, CSR_INSTRET, 0));
+    emit(&u, ECALL);
+    li(&p, T0, 7);
+    emit(&p, CSRRW(0, CSR_MCOUNTEREN, T0));
+    emit(&p, CSRRW(0, 0x106, T0)); /* scounteren */
+    li(&p, T0, (int64_t)user);
+    emit(&p, CSRRW(0, CSR_MEPC, T0));
+    emit(&p, MRET);
+    CHECK_EQ(run(e, 1000), RV_EXIT_WFI);
+    CHECK_EQ(h->p->mcause, 8);
+    CHECK(h->x[A0] > 0);
+    CHECK(h->x[A1] >= 7);
+    tenv_free(e);
+}
+
+static void lr_sc(void)
+{
+    struct prog p;
+    struct tenv *e = setup(&p);
+    struct rv_hart *h = e->h;
+    w64(e, DATA, 100);
+    li(&p, S0, DATA);
+    li(&p, T1, 555);
+    emit(&p, LR_D(A0, S0));
+    emit(&p, ADDI(T0, A0, 1));
+    emit(&p, SC_D(A1, S0, T0));        /* succeeds: 0 */
+    emit(&p, SC_D(A2, S0, T1));        /* no reservation: 1 */
+    emit(&p, LR_W(A3, S0));
+    emit(&p, SD(T1, S0, 8));           /* unrelated store */
+    emit(&p, SC_W(A4, S0, T1));        /* succeeds */
+    emit(&p, LR_D(A5, S0));
+    emit(&p, SC_D(A6, S0, T0));        /* value changed under us? no: succeeds */
+    emit(&p, WFI);
+    CHECK_EQ(run(e, 1000), RV_EXIT_WFI);
+    CHECK_EQ(h->x[A0], 100);
+    CHECK_EQ(h->x[A1], 0);
+    CHECK_EQ(h->x[A2], 1);
+    CHECK_EQ(h->x[A3], 101);
+    CHECK_EQ(h->x[A4], 0);
+    CHECK_EQ(h->x[A5], 555);
+    CHECK_EQ(h->x[A6], 0);
+    CHECK_EQ(r64(e, DATA), 101);
+    tenv_free(e);
+
+    /* SC fails when another hart changed the word between LR and SC
+     * (the CAS against the LR value fails). */
+    e = setup(&p);
+    h = e->h;
+    w64(e, DATA, 5);
+    li(&p, S0, DATA);
+    li(&p, T0, 9);
+    emit(&p, LR_D(A0, S0));
+    emit(&p, WFI);                      /* pause here */
+    emit(&p, SC_D(A1, S0, T0));
+    emit(&p, WFI);
+    CHECK_EQ(run(e, 1000), RV_EXIT_WFI);
+    w64(e, DATA, 6);                    /* "other hart" */
+    CHECK_EQ(run(e, 1000), RV_EXIT_WFI);
+    CHECK_EQ(h->x[A1], 1);
+    CHECK_EQ(r64(e, DATA), 6);
+    tenv_free(e);
+
+    /* a trap between LR and SC clears the reservation */
+    e = setup(&p);
+    h = e->h;
+    h->p->mtvec = RAM_BASE + 0x1000;
+    struct prog t = {e, RAM_BASE + 0x1000};
+    emit(&t, CSRRS(T1, CSR_MEPC, 0));
+    emit(&t, ADDI(T1, T1, 4));
+    emit(&t, CSRRW(0, CSR_MEPC, T1));
+    emit(&t, MRET);
+    w64(e, DATA, 5);
+    li(&p, S0, DATA);
+    li(&p, T0, (3 << 11));
+    emit(&p, CSRRS(0, CSR_MSTATUS, T0));   /* MPP = M for the mret */
+    emit(&p, LR_D(A0, S0));
+    emit(&p, ECALL);
+    emit(&p, SC_D(A1, S0, T0));
+    emit(&p, WFI);
+    CHECK_EQ(run(e, 1000), RV_EXIT_WFI);
+    CHECK_EQ(h->x[A1], 1);
+    CHECK_EQ(r64(e, DATA), 5);
+    tenv_free(e);
+}
+
+static void amos(void)
+{
+    struct prog p;
+    struct tenv *e = setup(&p);
+    struct rv_hart *h = e->h;
+    w64(e, DATA, 10);
+    w64(e, DATA + 8, 0xfffffff0ffffffffull);
+    li(&p, S0, DATA);
+    li(&p, S1, DATA + 8);
+    li(&p, T0, 5);
+    li(&p, T1, -3);
+    emit(&p, AMOADD_D(A0, S0, T0));    /* a0 = 10, mem 15 */
+    emit(&p, AMOSWAP_D(A1, S0, T1));   /* a1 = 15, mem -3 */
+    emit(&p, AMOMAXU_D(A2, S0, T0));   /* a2 = -3, mem -3 (unsigned max) */
+    emit(&p, AMOMIN_W(A3, S1, T0));    /* low word -1 vs 5 -> -1 stays; a3 = -1 */
+    emit(&p, AMOADD_W(A4, S1, T0));    /* a4 = -1 sext, low = 4 */
+    emit(&p, AMOOR_W(A5, S1, T0));     /* a5 = 4, low = 5 */
+    emit(&p, WFI);
+    CHECK_EQ(run(e, 1000), RV_EXIT_WFI);
+    CHECK_EQ(h->x[A0], 10);
+    CHECK_EQ(h->x[A1], 15);
+    CHECK_EQ(h->x[A2], (uint64_t)-3);
+    CHECK_EQ(r64(e, DATA), (uint64_t)-3);
+    CHECK_EQ(h->x[A3], ~0ull);
+    CHECK_EQ(h->x[A4], ~0ull);
+    CHECK_EQ(h->x[A5], 4);
+    CHECK_EQ(r64(e, DATA + 8), 0xfffffff000000005ull);
+    tenv_free(e);
+
+    /* misaligned AMO -> store/AMO address misaligned (6) */
+    e = setup(&p);
+    h = e->h;
+    li(&p, S0, DATA + 4);
+    emit(&p, AMOADD_D(A0, S0, T0));
+    CHECK_EQ(run(e, 1000), RV_EXIT_WFI);
+    CHECK_EQ(h->p->mcause, 6);
+    CHECK_EQ(h->p->mtval, DATA + 4);
+    tenv_free(e);
+
+    /* misaligned LR -> load address misaligned (4) */
+    e = setup(&p);
+    h = e->h;
+    li(&p, S0, DATA + 2);
+    emit(&p, LR_W(A0, S0));
+    CHECK_EQ(run(e, 1000), RV_EXIT_WFI);
+    CHECK_EQ(h->p->mcause, 4);
+    tenv_free(e);
+}
+
+static void mmio_and_access_faults(void)
+{
+    struct prog p;
+    struct tenv *e = setup(&p);
+    struct rv_hart *h = e->h;
+    e->fb.dev[1] = 0x1122334455667788ull;
+    li(&p, S0, DEV_BASE);
+    li(&p, T0, 0xabcd);
+    emit(&p, LD(A0, S0, 8));
+    emit(&p, LW(A1, S0, 12));
+    emit(&p, SH(T0, S0, 16));
+    emit(&p, LD(A2, S0, 16));
+    li(&p, S1, 0x40000000);
+    emit(&p, LW(A3, S1, 0));           /* nothing there: load access fault */
+    CHECK_EQ(run(e, 1000), RV_EXIT_WFI);
+    CHECK_EQ(h->x[A0], 0x1122334455667788ull);
+    CHECK_EQ(h->x[A1], 0x11223344);
+    CHECK_EQ(h->x[A2], 0xabcd);
+    CHECK_EQ(h->p->mcause, 5);
+    CHECK_EQ(h->p->mtval, 0x40000000);
+    tenv_free(e);
+
+    e = setup(&p);
+    h = e->h;
+    li(&p, S1, 0x40000000);
+    emit(&p, SD(S1, S1, 8));            /* store access fault */
+    CHECK_EQ(run(e, 1000), RV_EXIT_WFI);
+    CHECK_EQ(h->p->mcause, 7);
+    CHECK_EQ(h->p->mtval, 0x40000008);
+    tenv_free(e);
+
+    /* misaligned MMIO -> access fault */
+    e = setup(&p);
+    h = e->h;
+    li(&p, S0, DEV_BASE);
+    emit(&p, LW(A0, S0, 2));
+    CHECK_EQ(run(e, 1000), RV_EXIT_WFI);
+    CHECK_EQ(h->p->mcause, 5);
+    tenv_free(e);
+
+    /* jumping to nowhere: instruction access fault */
+    e = setup(&p);
+    h = e->h;
+    li(&p, S0, 0x40000000);
+    emit(&p, JALR(0, S0, 0));
+    CHECK_EQ(run(e, 1000), RV_EXIT_WFI);
+    CHECK_EQ(h->p->mcause, 1);
+    CHECK_EQ(h->p->mtval, 0x40000000);
+    tenv_free(e);
+}
+
+static void wfi_and_exit_reasons(void)
+{
+    struct prog p;
+    struct tenv *e = setup(&p);
+    struct rv_hart *h = e->h;
+    uint64_t loop = p.pc;
+    emit(&p, ADDI(A0, A0, 1));
+    emit(&p, JAL(0, (int32_t)(loop - p.pc)));
+    CHECK_EQ(run(e, 10000), RV_EXIT_BUDGET);
+    CHECK(h->instret >= 10000 && h->instret < 10000 + 8);
+    CHECK(h->x[A0] >= 4999 && h->x[A0] <= 5004);
+    atomic_store(&h->exit_request, 1);
+    CHECK_EQ(run(e, 10000), RV_EXIT_REQUEST);
+    CHECK_EQ(atomic_load(&h->exit_request), 0);
+    uint64_t before = h->instret;
+    CHECK_EQ(run(e, 100), RV_EXIT_BUDGET);
+    CHECK(h->instret - before >= 100 && h->instret - before < 108);
+    tenv_free(e);
+
+    /* WFI with an enabled pending interrupt (MIE off) does not stop;
+     * WFI with nothing pending exits with pc past the WFI. */
+    e = setup(&p);
+    h = e->h;
+    li(&p, T0, RV_MIP_MSIP);
+    emit(&p, CSRRW(0, CSR_MIE, T0));
+    emit(&p, WFI);
+    emit(&p, ADDI(A0, 0, 1));
+    emit(&p, CSRRW(0, CSR_MIE, 0));
+    emit(&p, WFI);
+    uint64_t last_wfi = p.pc - 4;
+    emit(&p, ADDI(A1, 0, 2));
+    emit(&p, WFI);
+    rv_hart_set_irq(h, RV_MIP_MSIP, true);
+    CHECK(!rv_hart_wakeup_pending(h)); /* mie still 0 */
+    CHECK_EQ(run(e, 1000), RV_EXIT_WFI);
+    CHECK_EQ(h->x[A0], 1);
+    CHECK_EQ(h->pc, last_wfi + 4);
+    CHECK_EQ(h->x[A1], 0);
+    CHECK(!rv_hart_wakeup_pending(h));
+    CHECK_EQ(run(e, 1000), RV_EXIT_WFI);
+    CHECK_EQ(h->x[A1], 2);
+    tenv_free(e);
+
+    /* WFI in U-mode is illegal */
+    e = setup(&p);
+    h = e->h;
+    struct prog u = {e, RAM_BASE + 0x2000};
+    emit(&u, WFI);
+    li(&p, T0, (int64_t)(RAM_BASE + 0x2000));
+    emit(&p, CSRRW(0, CSR_MEPC, T0));
+    emit(&p, MRET);
+    CHECK_EQ(run(e, 1000), RV_EXIT_WFI);
+    CHECK_EQ(h->p->mcause, 2);
+    CHECK_EQ(h->p->mtval, WFI);
+    tenv_free(e);
+}
+
+static void mtip_from_mtimecmp(void)
+{
+    struct prog p;
+    struct tenv *e = setup(&p);
+    struct rv_hart *h = e->h;
+    atomic_store(&h->mtimecmp, UINT64_MAX);
+    li(&p, T0, RV_MIP_MTIP);
+    emit(&p, CSRRW(0, CSR_MIE, T0));
+    emit(&p, CSRRSI(0, CSR_MSTATUS, 8)); /* MIE */
+    uint64_t loop = p.pc;
+    emit(&p, ADDI(A0, A0, 1));
+    emit(&p, JAL(0, (int32_t)(loop - p.pc)));
+    CHECK_EQ(run(e, 5000), RV_EXIT_BUDGET);
+    CHECK_EQ(h->p->mcause, 0);
+    CHECK_EQ(rv_hart_next_timer(h), UINT64_MAX);
+    atomic_store(&h->mtimecmp, 0); /* CLINT: fire now */
+    CHECK_EQ(rv_hart_next_timer(h), 0);
+    CHECK(rv_hart_wakeup_pending(h));
+    /* the halt loop's WFI does not stop: MTIP is pending and enabled */
+    CHECK_EQ(run(e, 5000), RV_EXIT_BUDGET);
+    CHECK(h->pc == HALT || h->pc == HALT + 4);
+    CHECK_EQ(h->p->mcause, CAUSE_INT | 7);
+    CHECK(h->p->mepc >= loop && h->p->mepc <= loop + 4);
+    CHECK(atomic_load(&h->mip) & RV_MIP_MTIP);
+    atomic_store(&h->mtimecmp, UINT64_MAX);
+    CHECK_EQ(run(e, 10), RV_EXIT_WFI); /* timer re-armed: now WFI sleeps */
+    CHECK(!(atomic_load(&h->mip) & RV_MIP_MTIP));
+    tenv_free(e);
+}
+
+static void interrupt_priority_and_delegation(void)
+{
+    struct prog p;
+    struct tenv *e = setup(&p);
+    struct rv_hart *h = e->h;
+    uint64_t stvec = RAM_BASE + 0x3000, sup = RAM_BASE + 0x2000;
+    put_halt(e, stvec);
+    struct prog s = {e, sup};
+    emit(&s, CSRRSI(0, CSR_SSTATUS, 2));  /* SIE: take SSI now */
+    emit(&s, ADDI(A0, 0, 1));
+    li(&p, T0, RV_MIP_SSIP | RV_MIP_STIP);
+    emit(&p, CSRRW(0, CSR_MIDELEG, T0));
+    li(&p, T0, RV_MIP_SSIP | RV_MIP_STIP | RV_MIP_MSIP);
+    emit(&p, CSRRW(0, CSR_MIE, T0));
+    li(&p, T0, (int64_t)stvec | 1);         /* vectored */
+    emit(&p, CSRRW(0, CSR_STVEC, T0));
+    li(&p, T0, RV_MIP_SSIP | RV_MIP_STIP);
+    emit(&p, CSRRS(0, CSR_MIP, T0));      /* both pending */
+    li(&p, T0, (int64_t)sup);
+    emit(&p, CSRRW(0, CSR_MEPC, T0));
+    li(&p, T0, 1 << 11);
+    emit(&p, CSRRS(0, CSR_MSTATUS, T0));  /* MPP = S */
+    emit(&p, MRET);
+    /* vectored: SSI (cause 1) lands at stvec + 4 */
+    put_halt(e, stvec + 4);
+    CHECK_EQ(run(e, 1000), RV_EXIT_BUDGET); /* WFI: SSIP stays pending */
+    CHECK_EQ(h->priv, RV_PRIV_S);
+    CHECK_EQ(h->p->scause, CAUSE_INT | 1); /* SSI before STI */
+    CHECK_EQ(h->p->sepc, sup + 4);
+    CHECK_EQ(h->x[A0], 0);
+    CHECK(h->pc == stvec + 4 || h->pc == stvec + 8);
+    tenv_free(e);
+
+    /* Non-delegated MSIP while in S with MIE=0 is still taken (priv < M) */
+    e = setup(&p);
+    h = e->h;
+    s.e = e;
+    s.pc = sup;
+    emit(&s, ADDI(A0, 0, 1));
+    emit(&s, JAL(0, 0));
+    li(&p, T0, RV_MIP_MSIP);
+    emit(&p, CSRRW(0, CSR_MIE, T0));
+    li(&p, T0, (int64_t)sup);
+    emit(&p, CSRRW(0, CSR_MEPC, T0));
+    li(&p, T0, 1 << 11);
+    emit(&p, CSRRS(0, CSR_MSTATUS, T0));
+    emit(&p, MRET);
+    CHECK_EQ(run(e, 100), RV_EXIT_BUDGET);
+    CHECK_EQ(h->priv, RV_PRIV_S);
+    rv_hart_set_irq(h, RV_MIP_MSIP, true);
+    CHECK_EQ(run(e, 5000), RV_EXIT_BUDGET);
+    CHECK_EQ(h->priv, RV_PRIV_M);
+    CHECK_EQ(h->p->mcause, CAUSE_INT | 3);
+    CHECK_EQ((h->mstatus >> 11) & 3, 1);
+    tenv_free(e);
+}
+
+/* mip.SEIP = software bit | PLIC line; CSRRS on mip must not latch the
+ * line into the software bit (that caused an SEI storm under OpenSBI). */
+static void mip_seip_software_bit(void)
+{
+    struct prog p;
+    struct tenv *e = setup(&p);
+    struct rv_hart *h = e->h;
+    emit(&p, CSRRSI(0, CSR_MIP, 2));      /* set SSIP while the line is high */
+    emit(&p, CSRRS(A0, CSR_MIP, 0));
+    emit(&p, WFI);                        /* test drops the line here */
+    emit(&p, CSRRS(A1, CSR_MIP, 0));
+    li(&p, T0, RV_MIP_SEIP);
+    emit(&p, CSRRS(0, CSR_MIP, T0));      /* software SEIP */
+    emit(&p, CSRRS(A2, CSR_MIP, 0));
+    emit(&p, CSRRC(0, CSR_MIP, T0));
+    emit(&p, CSRRS(A3, CSR_MIP, 0));
+    emit(&p, WFI);
+    rv_hart_set_irq(h, RV_MIP_SEIP, true);
+    CHECK_EQ(run(e, 100), RV_EXIT_WFI);
+    CHECK_EQ(h->x[A0] & (RV_MIP_SEIP | RV_MIP_SSIP), RV_MIP_SEIP | RV_MIP_SSIP);
+    rv_hart_set_irq(h, RV_MIP_SEIP, false);
+    CHECK_EQ(run(e, 100), RV_EXIT_WFI);
+    CHECK_EQ(h->x[A1] & (RV_MIP_SEIP | RV_MIP_SSIP), RV_MIP_SSIP);
+    CHECK_EQ(h->x[A2] & RV_MIP_SEIP, RV_MIP_SEIP);
+    CHECK_EQ(h->x[A3] & RV_MIP_SEIP, 0);
+    tenv_free(e);
+}
+
+static void smc_fence_i(void)
+{
+    struct prog p;
+    struct tenv *e = setup(&p);
+    struct rv_hart *h = e->h;
+    uint64_t f = RAM_BASE + 0x1000;
+    struct prog fn = {e, f};
+    emit(&fn, ADDI(A0, A0, 1));
+    emit(&fn, JALR(0, RA, 0));
+    li(&p, S0, (int64_t)f);
+    li(&p, T0, ADDI(A0, A0, 100));
+    emit(&p, JALR(RA, S0, 0));            /* a0 = 1 */
+    emit(&p, SW(T0, S0, 0));              /* patch */
+    emit(&p, FENCE_I);
+    emit(&p, JALR(RA, S0, 0));            /* a0 = 101 */
+    emit(&p, WFI);
+    CHECK_EQ(run(e, 1000), RV_EXIT_WFI);
+    CHECK_EQ(h->x[A0], 101);
+    tenv_free(e);
+}
+
+static void smc_same_page_no_fence(void)
+{
+    struct prog p;
+    struct tenv *e = setup(&p);
+    struct rv_hart *h = e->h;
+    /* Patch the very next instruction of the running page (no fence.i:
+     * our stores to code are always seen). */
+    li(&p, T0, ADDI(A0, 0, 77));
+    emit(&p, AUIPC(S0, 0));
+    emit(&p, SW(T0, S0, 8));
+    emit(&p, ADDI(A0, 0, 1));            /* overwritten before it runs */
+    emit(&p, WFI);
+    CHECK_EQ(run(e, 1000), RV_EXIT_WFI);
+    CHECK_EQ(h->x[A0], 77);
+    tenv_free(e);
+
+    /* A loop that patches itself: the patched branch exits the loop. */
+    e = setup(&p);
+    h = e->h;
+    li(&p, S0, 0);
+    emit(&p, AUIPC(S1, 0));
+    uint64_t top = p.pc;
+    /* top: addi s0,s0,1; li t1,50; bne s0,t1,jal; li t2,NOP; sw t2,(jal);
+     * jal: j top (patched into a nop at s0 == 50); wfi */
+    emit(&p, ADDI(S0, S0, 1));
+    emit(&p, ADDI(T1, 0, 50));
+    emit(&p, BNE(S0, T1, 12));
+    li(&p, T2, NOP);                             /* 1 insn (fits 12 bits) */
+    emit(&p, SW(T2, S1, 24));                    /* patch the jal below */
+    emit(&p, JAL(0, (int32_t)(top - p.pc)));     /* at s1 + 24 */
+    emit(&p, WFI);
+    CHECK_EQ(r32(e, RAM_BASE + 4 + 24), JAL(0, -20));
+    CHECK_EQ(run(e, 10000), RV_EXIT_WFI);
+    CHECK_EQ(h->x[S0], 50);
+    tenv_free(e);
+}
+
+static void smc_second_hart_and_dma(void)
+{
+    struct prog p;
+    struct tenv *e = setup(&p);
+    struct rv_hart *a = e->h;
+    struct rv_hart *b = tenv_add_hart(e, 1);
+    CHECK(b != NULL);
+    if (!b) {
+        tenv_free(e);
+        return;
+    }
+    b->p->mtvec = HALT;
+    uint64_t f = RAM_BASE + 0x1000;
+    struct prog fn = {e, f};
+    emit(&fn, ADDI(A0, 0, 1));
+    emit(&fn, WFI);
+    /* hart A runs f */
+    a->pc = f;
+    CHECK_EQ(rv_hart_run(a, 100), RV_EXIT_WFI);
+    CHECK_EQ(a->x[A0], 1);
+    /* hart B patches f through its own store path */
+    struct prog bp = {e, RAM_BASE + 0x2000};
+    li(&bp, S0, (int64_t)f);
+    li(&bp, T0, ADDI(A0, 0, 2));
+    emit(&bp, SW(T0, S0, 0));
+    emit(&bp, WFI);
+    b->pc = RAM_BASE + 0x2000;
+    CHECK_EQ(rv_hart_run(b, 100), RV_EXIT_WFI);
+    CHECK_EQ(r32(e, f), ADDI(A0, 0, 2));
+    /* hart A runs f again and sees the new instruction */
+    a->pc = f;
+    CHECK_EQ(rv_hart_run(a, 100), RV_EXIT_WFI);
+    CHECK_EQ(a->x[A0], 2);
+    /* B patches again after a write-TLB entry could exist: still seen */
+    b->pc = RAM_BASE + 0x2000;
+    b->x[T0] = 0;
+    w32(e, RAM_BASE + 0x2000 + 0, ADDI(T0, 0, 3) | 0); /* li t0, 3 ... */
+    {
+        struct prog bq = {e, RAM_BASE + 0x2000};
+        li(&bq, S0, (int64_t)f);
+        li(&bq, T0, ADDI(A0, 0, 3));
+        emit(&bq, SW(T0, S0, 0));
+        emit(&bq, WFI);
+        rv_codemap_written(e->cm, RAM_BASE + 0x2000, 64); /* we rewrote B's code */
+    }
+    CHECK_EQ(rv_hart_run(b, 100), RV_EXIT_WFI);
+    a->pc = f;
+    CHECK_EQ(rv_hart_run(a, 100), RV_EXIT_WFI);
+    CHECK_EQ(a->x[A0], 3);
+    /* DMA */
+    w32(e, f, ADDI(A0, 0, 4));
+    rv_codemap_written(e->cm, f, 4);
+    a->pc = f;
+    CHECK_EQ(rv_hart_run(a, 100), RV_EXIT_WFI);
+    CHECK_EQ(a->x[A0], 4);
+    /* Remote fence.i (rv_hart_flush_icache) also drops decoded code */
+    w32(e, f, ADDI(A0, 0, 5)); /* behind everyone's back */
+    rv_hart_flush_icache(a);
+    a->pc = f;
+    CHECK_EQ(rv_hart_run(a, 100), RV_EXIT_WFI);
+    CHECK_EQ(a->x[A0], 5);
+    rv_hart_free(b);
+    tenv_free(e);
+}
+
+static void builtin_sbi(void)
+{
+    struct prog p;
+    struct tenv *e = setup(&p);
+    struct rv_hart *h = e->h;
+    uint64_t entry = RAM_BASE + 0x2000;
+    struct prog s = {e, entry};
+    emit(&s, ADDI(A7, 0, 21));
+    emit(&s, ECALL);
+    emit(&s, ADDI(A2, A1, 1));
+    emit(&s, WFI);
+    rv_hart_boot_supervisor(h, entry, 0x82000000);
+    CHECK_EQ(h->priv, RV_PRIV_S);
+    CHECK_EQ(h->x[A1], 0x82000000);
+    e->fb.sbi_ret = true;
+    CHECK_EQ(run(e, 1000), RV_EXIT_WFI);
+    CHECK_EQ(e->fb.sbi_calls, 1);
+    CHECK_EQ(h->x[A1], 42);
+    CHECK_EQ(h->x[A2], 43);
+    CHECK_EQ(h->p->medeleg, 0xb1ff);
+    CHECK_EQ(h->p->mideleg, 0x222);
+    tenv_free(e);
+
+    /* handler refuses: normal trap to M (cause 9) */
+    e = setup(&p);
+    h = e->h;
+    s.e = e;
+    s.pc = entry;
+    emit(&s, ECALL);
+    rv_hart_boot_supervisor(h, entry, 0);
+    h->p->mtvec = HALT;
+    e->fb.sbi_ret = false;
+    CHECK_EQ(run(e, 1000), RV_EXIT_WFI);
+    CHECK_EQ(e->fb.sbi_calls, 1);
+    CHECK_EQ(h->p->mcause, 9);
+    CHECK_EQ(h->priv, RV_PRIV_M);
+    tenv_free(e);
+}
+
+static void sbi_timer_stip(void)
+{
+    struct prog p;
+    struct tenv *e = setup(&p);
+    struct rv_hart *h = e->h;
+    uint64_t entry = RAM_BASE + 0x2000, stvec = RAM_BASE + 0x3000;
+    put_halt(e, stvec);
+    struct prog s = {e, entry};
+    li(&s, T0, (int64_t)stvec);
+    emit(&s, CSRRW(0, CSR_STVEC, T0));
+    li(&s, T0, RV_MIP_STIP);
+    emit(&s, CSRRW(0, CSR_SIE, T0));
+    emit(&s, CSRRSI(0, CSR_SSTATUS, 2));
+    uint64_t loop = s.pc;
+    emit(&s, JAL(0, 0));
+    rv_hart_boot_supervisor(h, entry, 0);
+    rv_hart_set_timer(h, UINT64_MAX - 1);
+    CHECK_EQ(run(e, 3000), RV_EXIT_BUDGET);
+    CHECK_EQ(h->pc, loop);
+    CHECK_EQ(rv_hart_next_timer(h), UINT64_MAX - 1);
+    rv_hart_set_timer(h, 1);
+    CHECK(atomic_load(&h->mip) & RV_MIP_STIP);
+    CHECK_EQ(run(e, 3000), RV_EXIT_BUDGET);
+    CHECK_EQ(h->p->scause, CAUSE_INT | 5);
+    CHECK_EQ(h->p->sepc, loop);
+    rv_hart_set_timer(h, UINT64_MAX - 1);
+    CHECK(!(atomic_load(&h->mip) & RV_MIP_STIP));
+    tenv_free(e);
+}
+
+static void fp_loads_stores(void)
+{
+    struct prog p;
+    struct tenv *e = setup(&p);
+    struct rv_hart *h = e->h;
+    w64(e, DATA, 0x400921fb54442d18ull);
+    w32(e, DATA + 8, 0x3f800000u);
+    li(&p, T0, 1 << 13);
+    emit(&p, CSRRS(0, CSR_MSTATUS, T0)); /* FS = initial */
+    li(&p, S0, DATA);
+    emit(&p, FLD(1, S0, 0));
+    emit(&p, FLW(2, S0, 8));
+    emit(&p, FSD(2, S0, 16));
+    emit(&p, FSW(1, S0, 24));
+    emit16(&p, 0x2004 | 0); /* c.fld f9, 0(s0) */
+    emit(&p, WFI);
+    CHECK_EQ(run(e, 1000), RV_EXIT_WFI);
+    CHECK_EQ(h->f[1], 0x400921fb54442d18ull);
+    CHECK_EQ(h->f[2], 0xffffffff3f800000ull);
+    CHECK_EQ(r64(e, DATA + 16), 0xffffffff3f800000ull);
+    CHECK_EQ(r32(e, DATA + 24), 0x54442d18u);
+    CHECK_EQ(h->f[9], 0x400921fb54442d18ull);
+    CHECK_EQ(h->mstatus & MS_FS, MS_FS);
+    CHECK(h->mstatus & MS_SD);
+    tenv_free(e);
+}
+
+/* Two harts on two threads hammering one counter with AMOADD and with
+ * LR/SC loops: no lost updates. */
+struct thr_arg {
+    struct rv_hart *h;
+    int rc;
+};
+
+static void *thr_run(void *arg)
+{
+    struct thr_arg *a = arg;
+    a->rc = RV_EXIT_BUDGET;
+    while (a->rc == RV_EXIT_BUDGET)
+        a->rc = rv_hart_run(a->h, 100000);
+    return NULL;
+}
+
+static void atomics_two_threads(void)
+{
+    struct prog p;
+    struct tenv *e = setup(&p);
+    struct rv_hart *b = tenv_add_hart(e, 1);
+    b->p->mtvec = HALT;
+    const int iters = 20000;
+    /* a0 = counter addr, a1 = iterations */
+    li(&p, A0, DATA);
+    li(&p, A1, iters);
+    li(&p, T1, 1);
+    uint64_t loop = p.pc;
+    emit(&p, AMOADD_D(0, A0, T1));
+    /* LR/SC increment of the second word */
+    emit(&p, ADDI(A2, A0, 8));
+    emit(&p, LR_D(T2, A2));
+    emit(&p, ADDI(T2, T2, 1));
+    emit(&p, SC_D(T3, A2, T2));
+    emit(&p, BNE(T3, 0, -12));
+    emit(&p, ADDI(A1, A1, -1));
+    emit(&p, BNE(A1, 0, (int32_t)(loop - p.pc)));
+    emit(&p, WFI);
+    b->pc = RAM_BASE;
+    pthread_t t1, t2;
+    struct thr_arg a1 = {e->h, 0}, a2 = {b, 0};
+    pthread_create(&t1, NULL, thr_run, &a1);
+    pthread_create(&t2, NULL, thr_run, &a2);
+    pthread_join(t1, NULL);
+    pthread_join(t2, NULL);
+    CHECK_EQ(a1.rc, RV_EXIT_WFI);
+    CHECK_EQ(a2.rc, RV_EXIT_WFI);
+    CHECK_EQ(r64(e, DATA), 2 * iters);
+    CHECK_EQ(r64(e, DATA + 8), 2 * iters);
+    rv_hart_free(b);
+    tenv_free(e);
+}
+
+int main(void)
+{
+    RUN(basic_alu);
+    RUN(muldiv_edges);
+    RUN(loads_stores);
+    RUN(branches_loop);
+    RUN(compressed_program);
+    RUN(compressed_mem_and_jumps);
+    RUN(ecall_delegated_to_s);
+    RUN(ecall_s_to_m_and_sret);
+    RUN(illegal_instructions);
+    RUN(csr_basics);
+    RUN(counter_gating);
+    RUN(lr_sc);
+    RUN(amos);
+    RUN(mmio_and_access_faults);
+    RUN(wfi_and_exit_reasons);
+    RUN(mtip_from_mtimecmp);
+    RUN(interrupt_priority_and_delegation);
+    RUN(mip_seip_software_bit);
+    RUN(smc_fence_i);
+    RUN(smc_same_page_no_fence);
+    RUN(smc_second_hart_and_dma);
+    RUN(builtin_sbi);
+    RUN(sbi_timer_stip);
+    RUN(fp_loads_stores);
+    RUN(atomics_two_threads);
+    T_EXIT();
+}
