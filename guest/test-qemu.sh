@@ -15,6 +15,7 @@ trap 'rm -rf "$work"' EXIT
 fails=0
 
 say() { echo "test-qemu: $*" >&2; }
+secs_since() { LC_ALL=C awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.3f", b - a }'; }
 qemu() { # qemu ARGS... (appended)
 	timeout 300 qemu-system-riscv64 -M virt -smp "$smp" -m 256M -nographic \
 		-kernel "$dir/Image" -initrd "$dir/initramfs.cpio.gz" "$@"
@@ -28,10 +29,10 @@ boot() {
 	t0=$EPOCHREALTIME
 	qemu -append "console=ttyS0 disco.run=$name" "$@" < /dev/null > "$work/$name.log" 2>&1 || rc=$?
 	local secs
-	secs=$(echo "$EPOCHREALTIME - $t0" | bc)
+	secs=$(secs_since "$t0")
 	if [ $rc = 0 ] && grep -q '^disco-guest: init reached' "$work/$name.log" &&
 		grep -q "$expect" "$work/$name.log"; then
-		say "PASS $name (${secs%???}s): $(grep "$expect" "$work/$name.log" | head -1 | tr -d '\r')"
+		say "PASS $name (${secs}s): $(grep "$expect" "$work/$name.log" | head -1 | tr -d '\r')"
 	else
 		say "FAIL $name (qemu rc=$rc); log tail:"
 		tail -n 20 "$work/$name.log" >&2
@@ -47,16 +48,16 @@ init_time() {
 	while IFS= read -r line; do
 		case "$line" in
 		"disco-guest: init reached"*)
-			wall=$(echo "$EPOCHREALTIME - $t0" | bc) ;;
+			wall=$(secs_since "$t0") ;;
 		"["*"] Run /init as init process"*)
 			kt=${line#[}; kt=${kt%%]*}; kt=${kt// /} ;;
 		esac
 	done < <(qemu -append "console=ttyS0 disco.run=poweroff" < /dev/null 2>&1)
-	echo "wall ${wall%???}s, kernel printk ${kt}s"
+	echo "wall ${wall}s, kernel printk ${kt}s"
 }
 
 for i in 1 2 3; do
-	say "boot-to-init (QEMU start -> marker): $(init_time)s"
+	say "boot-to-init (QEMU start -> marker): $(init_time)"
 done
 
 boot poweroff 'disco-guest: powering off'
@@ -66,7 +67,7 @@ grep 'elapsed_ms' "$work/sha256.log" >&2 || true
 boot nonexistent 'unknown disco.run=nonexistent'
 
 img=$work/disk.img
-mkfs.ext4 -q -F "$img" 16M
+mkfs.ext4 -q -F "$img" 16M >/dev/null
 boot disk-write 'disco-guest: disk-write ok' \
 	-drive file="$img",format=raw,if=none,id=d0 -device virtio-blk-device,drive=d0
 got=$(debugfs -R 'cat /hello.txt' "$img" 2>/dev/null)
@@ -76,7 +77,7 @@ else
 	say "FAIL disk-write content: '$got'"
 	fails=$((fails + 1))
 fi
-mkfs.ext4 -q -F "$img" 16M
+mkfs.ext4 -q -F "$img" 16M >/dev/null
 debugfs -w -R 'mkdir /hello.txt' "$img" >/dev/null 2>&1 # make the write fail
 boot disk-write 'disco-guest: disk-write FAILED' \
 	-drive file="$img",format=raw,if=none,id=d0 -device virtio-blk-device,drive=d0
@@ -85,11 +86,12 @@ boot disk-write 'disco-guest: disk-write FAILED' \
 sess=disco-guest-test-$$
 tmux new-session -d -s "$sess" -x 120 -y 40 \
 	"timeout 300 qemu-system-riscv64 -M virt -smp $smp -m 256M -nographic -kernel '$dir/Image' -initrd '$dir/initramfs.cpio.gz' -append console=ttyS0; echo QEMU-EXITED; sleep 30"
-pane() { tmux capture-pane -p -t "$sess" -S -200; }
+pane() { tmux capture-pane -p -t "$sess" -S -500 2>/dev/null | grep -v '^$' || true; }
 waitfor() { # waitfor PATTERN SECONDS
-	local i
+	local i screen
 	for ((i = 0; i < $2 * 10; i++)); do
-		pane | grep -q -- "$1" && return 0
+		screen=$(pane)
+		grep -q -- "$1" <<< "$screen" && return 0
 		sleep 0.1
 	done
 	return 1
@@ -104,7 +106,9 @@ sleep 1
 tmux send-keys -t "$sess" C-c
 sleep 0.5
 tmux send-keys -t "$sess" 'echo after-ctrl-c-$((1+1)) $(hostname)' Enter
-waitfor 'after-ctrl-c-2 disco' 10 || ishell=0
+waitfor 'after-ctrl-c-2 disco' 5 || ishell=0
+tmux send-keys -t "$sess" 'sleep 30 & jobs; kill %1; wait; echo jobs-$((2+1))' Enter
+waitfor 'jobs-3' 10 || ishell=0
 tmux send-keys -t "$sess" 'poweroff' Enter
 waitfor 'QEMU-EXITED' 30 || ishell=0
 if [ $ishell = 1 ]; then

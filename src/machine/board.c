@@ -542,7 +542,7 @@ static int boot_linux(struct board *b, const struct board_boot *boot, struct dis
                        boot->kernel, (unsigned long long)k.addr, (unsigned long long)kernel_end);
 
     uint64_t initrd_size = 0;
-    if (boot->initrd && (rc = loader_file_size(boot->initrd, &initrd_size, err)) < 0)
+    if (boot->initrd && (rc = loader_file_size(boot->initrd, "initrd", &initrd_size, err)) < 0)
         return rc;
 
     /* Build once to learn the size (initrd values are fixed-size), place,

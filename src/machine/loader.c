@@ -124,10 +124,10 @@ static int outside_ram(struct pmap *pm, const char *what, const char *path, uint
                    (unsigned long long)(pmap_base(pm) + pmap_size(pm)));
 }
 
-int loader_file_size(const char *path, uint64_t *size, struct disco_err *err)
+int loader_file_size(const char *path, const char *what, uint64_t *size, struct disco_err *err)
 {
     struct lfile f;
-    int rc = lfile_open(&f, path, "file", err);
+    int rc = lfile_open(&f, path, what, err);
     if (rc < 0)
         return rc;
     *size = f.size;

@@ -30,8 +30,9 @@ struct loaded_kernel {
 int loader_load_kernel(struct pmap *pm, const char *path, uint64_t addr,
                        struct loaded_kernel *out, struct disco_err *err);
 
-/* Size of a regular file (for placing an initrd before loading it). */
-int loader_file_size(const char *path, uint64_t *size, struct disco_err *err);
+/* Size of a regular file (for placing an initrd before loading it); `what`
+ * names it in messages. */
+int loader_file_size(const char *path, const char *what, uint64_t *size, struct disco_err *err);
 
 /* A raw file (initrd, firmware) copied to [addr, addr + size); at most
  * max_size bytes allowed. `what` names it in messages ("initrd"). */

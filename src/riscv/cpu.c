@@ -788,8 +788,7 @@ void rv_hart_reset(struct rv_hart *h, uint64_t reset_pc)
     rv_csr_reset(h);
     atomic_fetch_and(&h->mip, ~(RV_MIP_SSIP | RV_MIP_STIP | RV_MIP_MTIP));
     atomic_store(&p->stimer, UINT64_MAX);
-    atomic_store(&h->exit_request, 0);
-    atomic_store(&h->flush_request, 0);
+    atomic_store(&h->flush_request, 0); /* everything is flushed below */
     p->lr_valid = false;
     p->epoch++;
     rv_tlb_flush_all(h);
@@ -811,6 +810,8 @@ void rv_hart_boot_supervisor(struct rv_hart *h, uint64_t entry, uint64_t fdt_add
     p->medeleg = 0xb3ffull & ~((1ull << EXC_ECALL_S) | (1ull << EXC_ECALL_M));
     p->mideleg = RV_MIP_SSIP | RV_MIP_STIP | RV_MIP_SEIP;
     p->mcounteren = 7;
+    p->scounteren = 7; /* as OpenSBI does: Linux 6.1 never sets it, and
+                        * user space reads time/cycle/instret (vDSO) */
     p->pmpaddr[0] = (1ull << 54) - 1;
     p->pmpcfg[0] = 0x1f; /* NAPOT, RWX */
     h->priv = RV_PRIV_S;

@@ -232,7 +232,7 @@ static int csr_write(struct rv_hart *h, unsigned csr, uint64_t v)
         set_mip_bit(h, RV_MIP_SSIP, (v & RV_MIP_SSIP) != 0);
         if (!(p->menvcfg & MENVCFG_STCE))
             set_mip_bit(h, RV_MIP_STIP, (v & RV_MIP_STIP) != 0);
-        p->seip_sw = (v & RV_MIP_SEIP) != 0;
+        __atomic_store_n(&p->seip_sw, (v & RV_MIP_SEIP) != 0, __ATOMIC_RELAXED);
         return 1;
     case CSR_MSECCFG:
     case CSR_TSELECT: case CSR_TDATA1: case CSR_TDATA2: case CSR_TDATA3: case CSR_TINFO:
@@ -323,5 +323,5 @@ void rv_csr_reset(struct rv_hart *h)
     p->cycle_off = p->instret_off = 0;
     memset(p->pmpcfg, 0, sizeof(p->pmpcfg));
     memset(p->pmpaddr, 0, sizeof(p->pmpaddr));
-    p->seip_sw = false;
+    __atomic_store_n(&p->seip_sw, false, __ATOMIC_RELAXED);
 }

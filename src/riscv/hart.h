@@ -90,7 +90,10 @@ struct rv_hart {
      * next instruction boundary. The run loop clears it. */
     _Atomic int exit_request;
     /* Requests from other harts (remote sfence.vma / fence.i). The target
-     * hart services them at its next block boundary. */
+     * hart services them at its next block boundary (at most ~1024
+     * instructions later; a hart that is not running, when it next runs)
+     * and then clears the bits, so a requester may wait for them to
+     * clear. Bit 2 is private to riscv/. */
     _Atomic int flush_request;  /* bit 0: TLB, bit 1: decode cache */
 
     bool builtin_sbi;          /* ECALL from S-mode goes to bus.sbi_call */

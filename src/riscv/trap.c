@@ -78,7 +78,7 @@ void rv_do_sret(struct rv_hart *h)
 uint64_t rv_mip_read(struct rv_hart *h)
 {
     uint64_t v = atomic_load_explicit(&h->mip, memory_order_acquire);
-    if (h->p->seip_sw)
+    if (__atomic_load_n(&h->p->seip_sw, __ATOMIC_RELAXED))
         v |= RV_MIP_SEIP;
     return v;
 }

@@ -4,6 +4,8 @@ source "$(dirname "$0")/lib.sh"
 name="boot/console: shell runs typed commands, poweroff ends disco"
 out=$TMP/console.out
 coproc GUEST { timeout --kill-after=10 "$BOOT_TIMEOUT" "$DISCO" run --cpus 1 2>&1; }
+# bash forgets GUEST_PID once the coprocess ends: keep it.
+guest_pid=$GUEST_PID
 sent=0
 while IFS= read -r -t "$BOOT_TIMEOUT" line <&"${GUEST[0]}"; do
   printf '%s\n' "$line" >> "$out"
@@ -13,5 +15,5 @@ while IFS= read -r -t "$BOOT_TIMEOUT" line <&"${GUEST[0]}"; do
     sent=1
   fi
 done
-wait "$GUEST_PID"; rc=$?
+wait "$guest_pid"; rc=$?
 check "$name" "$out" 0 'answer-42'

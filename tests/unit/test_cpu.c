@@ -121,6 +121,47 @@ static void muldiv_edges(void)
     tenv_free(e);
 }
 
+static void bitmanip(void)
+{
+    struct prog p;
+    struct tenv *e = setup(&p);
+    struct rv_hart *h = e->h;
+    li(&p, S0, 0x00f0000000000f80ll);
+    li(&p, S1, 3);
+    li(&p, S2, -5);
+    emit(&p, enc_r(0x10, S1, S1, 2, A0, 0x33));      /* sh1add a0, s1, s1 = 9 */
+    emit(&p, enc_r(0x20, S1, S0, 7, A1, 0x33));      /* andn a1, s0, s1 */
+    emit(&p, enc_i(0x600, S0, 1, A2, 0x13));         /* clz a2, s0 = 8 */
+    emit(&p, enc_i(0x602, S0, 1, A3, 0x13));         /* cpop a3, s0 = 9 */
+    emit(&p, enc_i(0x6b8, S0, 5, A4, 0x13));         /* rev8 a4, s0 */
+    emit(&p, enc_i(0x604, S0, 1, A5, 0x13));         /* sext.b a5, s0 = 0xff..80 */
+    emit(&p, enc_r(0x05, S1, S2, 4, A6, 0x33));      /* min a6, s2, s1 = -5 */
+    emit(&p, enc_r(0x05, S1, S2, 7, A7, 0x33));      /* maxu a7, s2, s1 = -5 */
+    emit(&p, enc_i(0x600 | 4, S0, 5, T0, 0x13));     /* rori t0, s0, 4 */
+    emit(&p, enc_i(0x280 | 40, S1, 1, T1, 0x13));    /* bseti t1, s1, 40 */
+    emit(&p, enc_i(0x480 | 52, S0, 5, T2, 0x13));    /* bexti t2, s0, 52 = 1 */
+    emit(&p, enc_i(0x287, S0, 5, T3, 0x13));         /* orc.b t3, s0 */
+    emit(&p, enc_r(0x04, 0, S2, 4, T4, 0x3b));       /* zext.h t4, s2 */
+    emit(&p, enc_r(0x30, S1, S2, 1, T5, 0x3b));      /* rolw t5, s2, s1 */
+    emit(&p, WFI);
+    CHECK_EQ(run(e, 1000), RV_EXIT_WFI);
+    CHECK_EQ(h->x[A0], 9);
+    CHECK_EQ(h->x[A1], 0x00f0000000000f80ull);
+    CHECK_EQ(h->x[A2], 8);
+    CHECK_EQ(h->x[A3], 9);
+    CHECK_EQ(h->x[A4], 0x800f00000000f000ull);
+    CHECK_EQ(h->x[A5], 0xffffffffffffff80ull);
+    CHECK_EQ(h->x[A6], (uint64_t)-5);
+    CHECK_EQ(h->x[A7], (uint64_t)-5);
+    CHECK_EQ(h->x[T0], 0x000f0000000000f8ull);
+    CHECK_EQ(h->x[T1], (1ull << 40) | 3);
+    CHECK_EQ(h->x[T2], 1);
+    CHECK_EQ(h->x[T3], 0x00ff00000000ffffull);
+    CHECK_EQ(h->x[T4], 0xfffb);
+    CHECK_EQ(h->x[T5], 0xffffffffffffffdfull);
+    tenv_free(e);
+}
+
 static void loads_stores(void)
 {
     struct prog p;
@@ -963,6 +1004,8 @@ static void builtin_sbi(void)
     CHECK_EQ(h->x[A1], 42);
     CHECK_EQ(h->x[A2], 43);
     CHECK_EQ(h->p->medeleg, 0xb1ff);
+    CHECK_EQ(h->p->mcounteren, 7);
+    CHECK_EQ(h->p->scounteren, 7);
     CHECK_EQ(h->p->mideleg, 0x222);
     tenv_free(e);
 
@@ -1096,6 +1139,7 @@ int main(void)
 {
     RUN(basic_alu);
     RUN(muldiv_edges);
+    RUN(bitmanip);
     RUN(loads_stores);
     RUN(branches_loop);
     RUN(compressed_program);
