@@ -237,6 +237,7 @@ fi
 step "initramfs: staging root"
 root=$tmp/rootfs
 mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,tmp,mnt,root,run,var,etc/disco/run}
+chmod 1777 "$root/tmp"
 install -m 0755 "$bpart/busybox" "$root/bin/busybox"
 while IFS= read -r link; do # e.g. /usr/bin/seq -> ../../bin/busybox
 	[ "$link" = /bin/busybox ] && continue

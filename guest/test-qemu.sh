@@ -85,7 +85,7 @@ boot disk-write 'disco-guest: disk-write FAILED' \
 # Interactive shell under tmux: job control, Ctrl-C, poweroff.
 sess=disco-guest-test-$$
 tmux new-session -d -s "$sess" -x 120 -y 40 \
-	"timeout 300 qemu-system-riscv64 -M virt -smp $smp -m 256M -nographic -kernel '$dir/Image' -initrd '$dir/initramfs.cpio.gz' -append console=ttyS0; echo QEMU-EXITED; sleep 30"
+	"timeout --foreground 300 qemu-system-riscv64 -M virt -smp $smp -m 256M -nographic -kernel '$dir/Image' -initrd '$dir/initramfs.cpio.gz' -append console=ttyS0; echo QEMU-EXITED; sleep 30"
 pane() { tmux capture-pane -p -t "$sess" -S -500 2>/dev/null | grep -v '^$' || true; }
 waitfor() { # waitfor PATTERN SECONDS
 	local i screen

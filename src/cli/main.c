@@ -69,8 +69,10 @@ static const char run_usage[] =
     "  --initrd FILE   initramfs / initrd\n"
     "  --append STR    kernel command line (default \"" VM_DEFAULT_APPEND "\")\n"
     "  --disk FILE     raw disk image as virtio-blk (repeatable, up to 6; first is /dev/vda)\n"
-    "  --bios FILE     M-mode firmware at 0x80000000 (e.g. OpenSBI fw_dynamic.bin)\n"
-    "  --elf FILE      bare-metal RISC-V ELF run in M-mode; exits through HTIF tohost\n"
+    "  --bios FILE     M-mode firmware at 0x80000000 (e.g. OpenSBI fw_dynamic.bin); it\n"
+    "                  gets a fw_dynamic_info naming the kernel (or --elf) as S-mode payload\n"
+    "  --elf FILE      bare-metal RISC-V ELF, run in M-mode (in S-mode under --bios);\n"
+    "                  exits through HTIF tohost\n"
     "\n"
     "Without --kernel/--elf, the default guest is booted: $DISCO_GUEST_DIR if set, else\n"
     "${DISCO_CACHE:-/var/cache/disco}/guest/default (Image, initramfs.cpio.gz), which\n"
@@ -171,8 +173,8 @@ static int cmd_run(int argc, char **argv)
             disks[ndisks++] = val;
         }
     }
-    if (cfg.elf && (cfg.kernel || cfg.initrd || cfg.bios))
-        die_usage("--elf cannot be combined with --kernel, --initrd or --bios");
+    if (cfg.elf && (cfg.kernel || cfg.initrd))
+        die_usage("--elf cannot be combined with --kernel or --initrd");
     if (!append_set && !cfg.elf)
         cfg.append = VM_DEFAULT_APPEND;
     cfg.disks = disks;

@@ -52,8 +52,7 @@ struct board {
     bool uart_dlab;
     _Atomic bool uart_rx_on;
 
-    _Atomic int event;
-    _Atomic unsigned event_code;
+    _Atomic uint64_t event;   /* enum board_event << 32 | code; 0 = none */
     struct board_layout layout;
 };
 
@@ -374,9 +373,9 @@ struct irq_line board_slot_irq(struct board *b, unsigned slot)
 
 void board_request(struct board *b, enum board_event ev, unsigned code)
 {
-    int none = BOARD_EV_NONE;
-    atomic_store(&b->event_code, code);
-    if (!atomic_compare_exchange_strong(&b->event, &none, (int)ev))
+    uint64_t none = 0;
+    if (ev == BOARD_EV_NONE ||
+        !atomic_compare_exchange_strong(&b->event, &none, (uint64_t)ev << 32 | code))
         return;   /* an earlier request wins */
     for (unsigned i = 0; i < b->n; i++)
         atomic_store(&b->harts[i]->exit_request, 1);
@@ -385,10 +384,10 @@ void board_request(struct board *b, enum board_event ev, unsigned code)
 
 enum board_event board_take_event(struct board *b, unsigned *code)
 {
-    int ev = atomic_exchange(&b->event, BOARD_EV_NONE);
+    uint64_t v = atomic_exchange(&b->event, 0);
     if (code)
-        *code = atomic_load(&b->event_code);
-    return (enum board_event)ev;
+        *code = (unsigned)v;
+    return (enum board_event)(v >> 32);
 }
 
 enum board_hart_state board_hart_state(struct board *b, unsigned i)
@@ -460,11 +459,78 @@ static int place_fdt(struct board *b, const struct board_fdt_params *fp, uint64_
     return 0;
 }
 
+/* Load --bios firmware: an ELF at its addresses, or a raw image at the
+ * start of RAM. Reports its entry and the range it occupies. */
+static int load_firmware(struct board *b, const char *path, uint64_t *entry, uint64_t *lo,
+                         uint64_t *hi, struct disco_err *err)
+{
+    int rc;
+    if (loader_is_elf(path)) {
+        struct loaded_elf fe;
+        if ((rc = loader_load_elf(b->pm, path, &fe, err)) < 0)
+            return rc;
+        *entry = fe.entry;
+        *lo = fe.lo;
+        *hi = fe.hi;
+        return 0;
+    }
+    uint64_t sz = 0;
+    rc = loader_load_raw(b->pm, path, "firmware", VIRT_DRAM_BASE, BOARD_FIRMWARE_MAX, &sz, err);
+    if (rc < 0)
+        return rc;
+    *entry = VIRT_DRAM_BASE;
+    *lo = VIRT_DRAM_BASE;
+    *hi = VIRT_DRAM_BASE + sz;
+    return 0;
+}
+
+static int check_overlap(const char *what1, const char *path1, uint64_t lo1, uint64_t hi1,
+                         const char *what2, const char *path2, uint64_t lo2, uint64_t hi2,
+                         struct disco_err *err)
+{
+    if (lo1 < hi2 && lo2 < hi1)
+        return err_set(err, -ERANGE, "%s '%s' [0x%llx, 0x%llx) overlaps the %s '%s' [0x%llx, 0x%llx)",
+                       what1, path1, (unsigned long long)lo1, (unsigned long long)hi1, what2,
+                       path2, (unsigned long long)lo2, (unsigned long long)hi2);
+    return 0;
+}
+
+/* Every hart starts the firmware in M-mode the way QEMU's reset vector
+ * does: a0 = hartid, a1 = device tree, a2 = fw_dynamic_info (written at
+ * info_addr, naming the S-mode payload at next_addr). */
+static int start_firmware(struct board *b, uint64_t fw_entry, uint64_t info_addr,
+                          uint64_t next_addr, struct disco_err *err)
+{
+    uint64_t info[6] = {FW_DYNAMIC_INFO_MAGIC, FW_DYNAMIC_INFO_VERSION, next_addr,
+                        FW_DYNAMIC_NEXT_MODE_S, 0 /* options */, 0 /* boot_hart */};
+    if (pmap_write(b->pm, info_addr, info, sizeof info) < 0)
+        return err_set(err, -EFAULT, "cannot write fw_dynamic_info at 0x%llx",
+                       (unsigned long long)info_addr);
+    b->layout.fw_info_addr = info_addr;
+    b->layout.entry = fw_entry;
+    for (unsigned i = 0; i < b->n; i++) {
+        struct rv_hart *h = b->harts[i];
+        rv_hart_reset(h, fw_entry);
+        h->builtin_sbi = false;
+        h->x[10] = i;
+        h->x[11] = b->layout.fdt_addr;
+        h->x[12] = info_addr;
+        board_set_hart_state(b, i, BOARD_HART_STARTED);
+    }
+    return 0;
+}
+
 static int boot_elf(struct board *b, const struct board_boot *boot, struct disco_err *err)
 {
+    int rc;
+    uint64_t fw_entry = 0, fw_lo = 0, fw_hi = 0;
+    if (boot->bios && (rc = load_firmware(b, boot->bios, &fw_entry, &fw_lo, &fw_hi, err)) < 0)
+        return rc;
     struct loaded_elf le;
-    int rc = loader_load_elf(b->pm, boot->elf, &le, err);
-    if (rc < 0)
+    if ((rc = loader_load_elf(b->pm, boot->elf, &le, err)) < 0)
+        return rc;
+    if (boot->bios && (rc = check_overlap("ELF", boot->elf, le.lo, le.hi, "firmware", boot->bios,
+                                          fw_lo, fw_hi, err)) < 0)
         return rc;
     struct board_layout *L = &b->layout;
     L->entry = le.entry;
@@ -475,7 +541,8 @@ static int boot_elf(struct board *b, const struct board_boot *boot, struct disco
     L->has_fromhost = le.has_fromhost;
     L->fromhost = le.fromhost;
 
-    /* A device tree in a1, like spike, unless the program sits there. */
+    /* A device tree in a1, like spike, unless the program sits there
+     * (firmware needs one: then that is an error). */
     struct board_fdt_params fp = {
         .nharts = b->n, .ram_base = VIRT_DRAM_BASE, .ram_size = b->cfg.ram_size,
         .bootargs = boot->cmdline, .extra_space = FDT_EXTRA_SPACE,
@@ -484,13 +551,22 @@ static int boot_elf(struct board *b, const struct board_boot *boot, struct disco
     size_t size = 0;
     uint64_t fdt = 0;
     struct disco_err ignore;
-    if (place_fdt(b, &fp, VIRT_DRAM_BASE, &fdt, &blob, &size, &ignore) == 0) {
-        bool overlap = fdt < le.hi && le.lo < fdt + size;
+    if (place_fdt(b, &fp, VIRT_DRAM_BASE + PMAP_PAGE_SIZE, &fdt, &blob, &size, &ignore) == 0) {
+        /* the page below it holds fw_dynamic_info */
+        bool overlap = (fdt - PMAP_PAGE_SIZE < le.hi && le.lo < fdt + size) ||
+                       (boot->bios && fdt - PMAP_PAGE_SIZE < fw_hi && fw_lo < fdt + size);
         if (!overlap && pmap_write(b->pm, fdt, blob, size) == 0) {
             L->fdt_addr = fdt;
             L->fdt_size = size;
         }
         free(blob);
+    }
+    if (boot->bios) {
+        if (!L->fdt_addr)
+            return err_set(err, -ENOMEM,
+                           "no room for the device tree next to ELF '%s' (use a larger --mem)",
+                           boot->elf);
+        return start_firmware(b, fw_entry, L->fdt_addr - PMAP_PAGE_SIZE, le.entry, err);
     }
     for (unsigned i = 0; i < b->n; i++) {
         struct rv_hart *h = b->harts[i];
@@ -510,24 +586,8 @@ static int boot_linux(struct board *b, const struct board_boot *boot, struct dis
     int rc;
     uint64_t fw_entry = VIRT_DRAM_BASE, fw_lo = 0, fw_hi = 0;
 
-    if (boot->bios) {
-        if (loader_is_elf(boot->bios)) {
-            struct loaded_elf fe;
-            if ((rc = loader_load_elf(pm, boot->bios, &fe, err)) < 0)
-                return rc;
-            fw_entry = fe.entry;
-            fw_lo = fe.lo;
-            fw_hi = fe.hi;
-        } else {
-            uint64_t sz = 0;
-            rc = loader_load_raw(pm, boot->bios, "firmware", VIRT_DRAM_BASE, BOARD_FIRMWARE_MAX,
-                                 &sz, err);
-            if (rc < 0)
-                return rc;
-            fw_lo = VIRT_DRAM_BASE;
-            fw_hi = VIRT_DRAM_BASE + sz;
-        }
-    }
+    if (boot->bios && (rc = load_firmware(b, boot->bios, &fw_entry, &fw_lo, &fw_hi, err)) < 0)
+        return rc;
 
     struct loaded_kernel k;
     if ((rc = loader_load_kernel(pm, boot->kernel, BOARD_KERNEL_ADDR, &k, err)) < 0)
@@ -535,11 +595,9 @@ static int boot_linux(struct board *b, const struct board_boot *boot, struct dis
     L->kernel_addr = k.addr;
     L->kernel_size = k.size;
     uint64_t kernel_end = ALIGN_UP(k.addr + k.size, PMAP_PAGE_SIZE);
-    if (boot->bios && fw_lo < kernel_end && k.addr < fw_hi)
-        return err_set(err, -ERANGE,
-                       "firmware '%s' [0x%llx, 0x%llx) overlaps the kernel '%s' [0x%llx, 0x%llx)",
-                       boot->bios, (unsigned long long)fw_lo, (unsigned long long)fw_hi,
-                       boot->kernel, (unsigned long long)k.addr, (unsigned long long)kernel_end);
+    if (boot->bios && (rc = check_overlap("firmware", boot->bios, fw_lo, fw_hi, "kernel",
+                                          boot->kernel, k.addr, kernel_end, err)) < 0)
+        return rc;
 
     uint64_t initrd_size = 0;
     if (boot->initrd && (rc = loader_file_size(boot->initrd, "initrd", &initrd_size, err)) < 0)
@@ -555,7 +613,8 @@ static int boot_linux(struct board *b, const struct board_boot *boot, struct dis
     void *blob = NULL;
     size_t fdt_size = 0;
     uint64_t fdt_addr = 0;
-    if ((rc = place_fdt(b, &fp, kernel_end, &fdt_addr, &blob, &fdt_size, err)) < 0) {
+    if ((rc = place_fdt(b, &fp, kernel_end + PMAP_PAGE_SIZE, &fdt_addr, &blob, &fdt_size,
+                        err)) < 0) {
         return err_set(err, rc,
                        "guest RAM (%llu MiB) is too small: kernel '%s' needs %llu MiB at 0x%llx "
                        "plus the device tree (use a larger --mem)",
@@ -593,34 +652,19 @@ static int boot_linux(struct board *b, const struct board_boot *boot, struct dis
     L->fdt_addr = fdt_addr;
     L->fdt_size = fdt_size;
 
-    if (boot->bios) {
-        uint64_t info[6] = {FW_DYNAMIC_INFO_MAGIC, FW_DYNAMIC_INFO_VERSION, k.entry,
-                            FW_DYNAMIC_NEXT_MODE_S, 0 /* options */, 0 /* boot_hart */};
-        if (pmap_write(pm, info_addr, info, sizeof info) < 0)
-            return err_set(err, -EFAULT, "cannot write fw_dynamic_info at 0x%llx",
-                           (unsigned long long)info_addr);
-        L->fw_info_addr = info_addr;
-        L->entry = fw_entry;
-        for (unsigned i = 0; i < b->n; i++) {
-            struct rv_hart *h = b->harts[i];
-            rv_hart_reset(h, fw_entry);
-            h->builtin_sbi = false;
-            h->x[10] = i;
-            h->x[11] = fdt_addr;
-            h->x[12] = info_addr;
+    if (boot->bios)
+        return start_firmware(b, fw_entry, info_addr, k.entry, err);
+    /* Built-in SBI: hart 0 enters the kernel in S-mode, the others wait
+     * STOPPED for an HSM hart_start. */
+    L->entry = k.entry;
+    for (unsigned i = 0; i < b->n; i++) {
+        struct rv_hart *h = b->harts[i];
+        rv_hart_reset(h, k.entry);
+        if (i == 0) {
+            rv_hart_boot_supervisor(h, k.entry, fdt_addr);
             board_set_hart_state(b, i, BOARD_HART_STARTED);
-        }
-    } else {
-        L->entry = k.entry;
-        for (unsigned i = 0; i < b->n; i++) {
-            struct rv_hart *h = b->harts[i];
-            rv_hart_reset(h, k.entry);
-            if (i == 0) {
-                rv_hart_boot_supervisor(h, k.entry, fdt_addr);
-                board_set_hart_state(b, i, BOARD_HART_STARTED);
-            } else {
-                board_set_hart_state(b, i, BOARD_HART_STOPPED);
-            }
+        } else {
+            board_set_hart_state(b, i, BOARD_HART_STOPPED);
         }
     }
     return 0;
@@ -630,8 +674,8 @@ int board_boot(struct board *b, const struct board_boot *boot, struct disco_err 
 {
     memset(&b->layout, 0, sizeof b->layout);
     if (boot->elf) {
-        if (boot->kernel || boot->bios || boot->initrd)
-            return err_set(err, -EINVAL, "--elf cannot be combined with --kernel/--initrd/--bios");
+        if (boot->kernel || boot->initrd)
+            return err_set(err, -EINVAL, "--elf cannot be combined with --kernel or --initrd");
         return boot_elf(b, boot, err);
     }
     if (!boot->kernel)

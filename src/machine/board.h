@@ -81,10 +81,12 @@ struct board_config {
     void *wake_ctx;
 };
 
-/* What to boot. Exactly one of: elf (bare-metal, M-mode at e_entry), or a
- * kernel (Image or vmlinux ELF at BOARD_KERNEL_ADDR) started either by the
- * built-in SBI (S-mode, default) or by `bios` (M-mode firmware at
- * VIRT_DRAM_BASE with a fw_dynamic_info in a2). */
+/* What to boot: either elf (bare-metal, every hart in M-mode at e_entry,
+ * a0 = hartid, a1 = device tree) or a kernel (Image or vmlinux ELF at
+ * BOARD_KERNEL_ADDR, hart 0 in S-mode via the built-in SBI). With `bios`,
+ * every hart instead starts the firmware in M-mode (raw at VIRT_DRAM_BASE,
+ * or an ELF at its addresses) with a0 = hartid, a1 = device tree, a2 =
+ * fw_dynamic_info whose next_addr is the kernel's (or the ELF's) entry. */
 struct board_boot {
     const char *kernel;
     const char *initrd;           /* optional */

@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -280,8 +279,8 @@ struct vm *vm_new(const struct vm_config *cfg, struct disco_err *err)
         err_set(err, -EINVAL, "too many disks (%u, at most %u)", cfg->ndisks, VM_MAX_DISKS);
         return NULL;
     }
-    if (cfg->elf && (cfg->kernel || cfg->initrd || cfg->bios)) {
-        err_set(err, -EINVAL, "--elf cannot be combined with --kernel, --initrd or --bios");
+    if (cfg->elf && (cfg->kernel || cfg->initrd)) {
+        err_set(err, -EINVAL, "--elf cannot be combined with --kernel or --initrd");
         return NULL;
     }
     if (!cfg->elf && !cfg->kernel) {
@@ -433,7 +432,11 @@ static void idle_wait(struct vm *vm)
         timeout_ns = ns > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)ns;
     }
     bool input_waiting = vm->in_pos < vm->in_len;
-    if (input_waiting && (timeout_ns < 0 || timeout_ns > INPUT_RETRY_NS))
+    /* Input held back for a full FIFO: retry now and then. (Input held
+     * back because the guest is not listening yet needs no timer: that
+     * only changes when a hart runs.) */
+    if (input_waiting && board_console_ready(b) &&
+        (timeout_ns < 0 || timeout_ns > INPUT_RETRY_NS))
         timeout_ns = INPUT_RETRY_NS;
 
     struct pollfd fds[2];

@@ -44,7 +44,8 @@ struct vm_config {
     const char *initrd;
     const char *append;           /* kernel command line (NULL: none) */
     const char *bios;             /* firmware, e.g. OpenSBI fw_dynamic.bin */
-    const char *elf;              /* bare-metal ELF (HTIF tohost) instead of a kernel */
+    const char *elf;              /* bare-metal ELF (HTIF tohost) instead of a kernel;
+                                     with bios: the firmware's S-mode payload */
     const char *const *disks;     /* raw images -> virtio-blk, first = /dev/vda */
     unsigned ndisks;
     struct vm_console console;
