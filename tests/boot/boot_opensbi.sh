@@ -1,5 +1,5 @@
 # The same kernel boots under Debian's OpenSBI (real M-mode firmware).
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/lib.bash"
 FW=/usr/lib/riscv64-linux-gnu/opensbi/generic
 for fw in fw_jump.bin fw_dynamic.bin; do
   if [ ! -f "$FW/$fw" ]; then skip "boot/opensbi-$fw" "$FW/$fw missing (package opensbi)"; continue; fi

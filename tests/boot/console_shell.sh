@@ -1,6 +1,6 @@
 # The console is interactive: a command typed at the busybox shell runs and
 # `poweroff` ends disco run with status 0.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/lib.bash"
 name="boot/console: shell runs typed commands, poweroff ends disco"
 out=$TMP/console.out
 coproc GUEST { timeout --kill-after=10 "$BOOT_TIMEOUT" "$DISCO" run --cpus 1 2>&1; }

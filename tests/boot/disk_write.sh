@@ -1,6 +1,6 @@
 # A guest writes a file to a virtio-blk ext4 disk, powers off, and the host
 # finds the file in the image.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/lib.bash"
 name="boot/disk-write: guest file visible in the host's image"
 if ! command -v mkfs.ext4 > /dev/null || ! command -v debugfs > /dev/null; then
   skip "$name" "mkfs.ext4/debugfs missing (package e2fsprogs)"; exit 0
