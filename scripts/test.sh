@@ -55,8 +55,8 @@ fi
 for t in tests/bad/*.sh; do
   [ -f "$t" ] && run_group "bad/$(basename "$t" .sh)" bash "$t"
 done
-for t in tests/malicious/run.sh; do
-  [ -f "$t" ] && run_group "malicious" bash "$t"
+for t in tests/malicious/run.sh tests/malicious/trap_storm.sh; do
+  [ -f "$t" ] && run_group "malicious/$(basename "$t" .sh)" bash "$t"
 done
 
 if guest_dir=$(disco_default_guest 2> "$LOG/guest.log"); then
