@@ -49,7 +49,7 @@ struct board {
     struct region slot[VIRT_VIRTIO_SLOTS];
 
     /* Snooped from guest writes to UART0 (see board_console_ready). */
-    bool uart_dlab;
+    _Atomic bool uart_dlab;
     _Atomic bool uart_rx_on;
 
     _Atomic uint64_t event;   /* enum board_event << 32 | code; 0 = none */
@@ -172,6 +172,27 @@ static int bus_mmio_write(void *ctx, uint64_t pa, unsigned len, uint64_t val)
         return -1;
     if (len < 8)
         val &= (1ull << (8 * len)) - 1;
+    if (dev == b->clint && dev) {
+        /* A sleeping hart's run loop waits for the timer deadline it saw
+         * when it went idle: wake it when a write (by another hart) brings
+         * its mtimecmp earlier, or moves mtime (every deadline moves). A
+         * deadline already due is woken by the CLINT itself. */
+        if (off >= 0x4000 && off < 0xbff8) {
+            unsigned i = (unsigned)((off - 0x4000) / 8);
+            if (i < b->n) {
+                uint64_t old = atomic_load(&b->harts[i]->mtimecmp);
+                int rc = ops->write(dev, off, len, val);
+                if (atomic_load(&b->harts[i]->mtimecmp) < old)
+                    board_wake(b, i);
+                return rc;
+            }
+        } else if (off >= 0xbff8 && off < 0xc000) {
+            int rc = ops->write(dev, off, len, val);
+            for (unsigned i = 0; i < b->n; i++)
+                board_wake(b, i);
+            return rc;
+        }
+    }
     if (dev == b->uart && dev) {
         /* Track LCR.DLAB and IER.RDI (byte lanes of wider writes too). */
         for (unsigned i = 0; i < len; i++) {
@@ -382,6 +403,11 @@ void board_request(struct board *b, enum board_event ev, unsigned code)
     board_wake(b, 0);
 }
 
+bool board_event_pending(struct board *b)
+{
+    return atomic_load(&b->event) != 0;
+}
+
 enum board_event board_take_event(struct board *b, unsigned *code)
 {
     uint64_t v = atomic_exchange(&b->event, 0);
@@ -412,6 +438,12 @@ void board_wake(struct board *b, unsigned i)
 {
     if (b->cfg.wake)
         b->cfg.wake(b->cfg.wake_ctx, i);
+}
+
+void board_fence_wait(struct board *b, unsigned self, uint64_t mask, int bits)
+{
+    if (b->cfg.fence_wait && mask)
+        b->cfg.fence_wait(b->cfg.wake_ctx, self, mask, bits);
 }
 
 void board_console_write(struct board *b, const uint8_t *buf, size_t len)

@@ -4,9 +4,10 @@
  * the VMM plugs virtio devices into slots with board_attach_mmio and gives
  * them the slot's interrupt line (board_slot_irq) and the pmap.
  *
- * Threading: today one host thread runs every hart (vmm/vm.c). Board state
- * that other harts or future device threads touch (events, hart states,
- * interrupts) is atomic. */
+ * Threading: the harts of one board may run on different host threads at
+ * once (vmm/sched.c). Board state that harts and device threads share
+ * (events, hart states, interrupts) is atomic or locked; remote fences wait
+ * for their targets through the fence_wait hook. */
 #ifndef DISCO_MACHINE_BOARD_H
 #define DISCO_MACHINE_BOARD_H
 
@@ -58,7 +59,10 @@ enum board_event {
 
 /* Hart run states: the SBI HSM states (same numbers as the spec). Harts
  * other than 0 start STOPPED under the built-in SBI; with --bios / --elf
- * every hart starts STARTED (the firmware parks them itself). */
+ * every hart starts STARTED (the firmware parks them itself). hart_stop
+ * leaves a hart STOP_PENDING: the run loop makes it STOPPED once the hart
+ * has left rv_hart_run, so a hart_start from another thread never resets a
+ * hart that is still executing. */
 enum board_hart_state {
     BOARD_HART_STARTED = 0,
     BOARD_HART_STOPPED = 1,
@@ -79,6 +83,13 @@ struct board_config {
      * hart `hartid` runnable, so a sleeping run loop can pick it up. */
     void (*wake)(void *ctx, unsigned hartid);
     void *wake_ctx;
+    /* Optional: the built-in SBI set flush_request `bits` on the harts in
+     * `mask` (bit i = hart i) for a remote fence asked by hart `self`;
+     * return once they have served it (the VMM's scheduler knows which
+     * harts are running). Called with wake_ctx. NULL: return at once, which
+     * is right when one thread runs every hart (a hart serves flush_request
+     * before it next runs). */
+    void (*fence_wait)(void *ctx, unsigned self, uint64_t mask, int bits);
 };
 
 /* What to boot: either elf (bare-metal, every hart in M-mode at e_entry,
@@ -140,6 +151,8 @@ int board_phys_write(struct board *b, uint64_t pa, unsigned len, uint64_t val);
  * (exit_request) so the run loop sees it promptly. Thread-safe. */
 void board_request(struct board *b, enum board_event ev, unsigned code);
 enum board_event board_take_event(struct board *b, unsigned *code);
+/* True while an event waits to be taken. Thread-safe. */
+bool board_event_pending(struct board *b);
 
 /* Hart states (thread-safe). */
 enum board_hart_state board_hart_state(struct board *b, unsigned i);
@@ -149,6 +162,9 @@ bool board_hart_state_cas(struct board *b, unsigned i, enum board_hart_state fro
                           enum board_hart_state to);
 /* Tell the run loop a hart became runnable (calls cfg.wake). */
 void board_wake(struct board *b, unsigned i);
+/* Remote fences: wait until the harts in `mask` served flush_request
+ * `bits` (calls cfg.fence_wait, if any). */
+void board_fence_wait(struct board *b, unsigned self, uint64_t mask, int bits);
 
 /* Let devices without their own timer catch up (the RTC alarm); the run
  * loop calls this now and then, and whenever it wakes from idle. */

@@ -19,13 +19,21 @@ static void ret2(struct rv_hart *h, long err, uint64_t val)
 typedef void (*hart_fn)(struct board *b, struct rv_hart *target);
 
 /* Apply fn to the harts named by (mask, base); base == -1 means all harts.
- * Validates every named hart first (nothing happens on INVALID_PARAM). */
-static long for_harts(struct board *b, uint64_t mask, uint64_t base, hart_fn fn)
+ * Validates every named hart first (nothing happens on INVALID_PARAM).
+ * *done (optional) gets the set of harts fn was applied to. */
+static long for_harts(struct board *b, uint64_t mask, uint64_t base, hart_fn fn, uint64_t *done)
 {
     unsigned n = board_nharts(b);
+    uint64_t set = 0;
+    if (done)
+        *done = 0;
     if (base == UINT64_MAX) {
-        for (unsigned i = 0; i < n; i++)
+        for (unsigned i = 0; i < n; i++) {
             fn(b, board_hart(b, i));
+            set |= 1ull << i;
+        }
+        if (done)
+            *done = set;
         return SBI_SUCCESS;
     }
     if (mask == 0)
@@ -37,10 +45,30 @@ static long for_harts(struct board *b, uint64_t mask, uint64_t base, hart_fn fn)
         if (id < base || id >= n)
             return SBI_ERR_INVALID_PARAM;
     }
-    for (unsigned bit = 0; bit < 64; bit++)
-        if (mask & (1ull << bit))
+    for (unsigned bit = 0; bit < 64; bit++) {
+        if (mask & (1ull << bit)) {
             fn(b, board_hart(b, (unsigned)(base + bit)));
+            set |= 1ull << (base + bit);
+        }
+    }
+    if (done)
+        *done = set;
     return SBI_SUCCESS;
+}
+
+/* Remote fences are synchronous, as the SBI spec has them: the call
+ * returns once every target has flushed. Targets running on other host
+ * threads serve flush_request at their next block boundary; the VMM's
+ * fence_wait hook waits for that (a target that is not running serves it
+ * before it next runs, so it is not waited for). */
+static long remote_fence(struct board *b, struct rv_hart *h, uint64_t mask, uint64_t base,
+                         hart_fn fn, int bits)
+{
+    uint64_t done = 0;
+    long r = for_harts(b, mask, base, fn, &done);
+    if (r == SBI_SUCCESS)
+        board_fence_wait(b, (unsigned)h->mhartid, done, bits);
+    return r;
 }
 
 static void do_ipi(struct board *b, struct rv_hart *t)
@@ -48,6 +76,10 @@ static void do_ipi(struct board *b, struct rv_hart *t)
     rv_hart_set_irq(t, RV_MIP_SSIP, true);
     board_wake(b, (unsigned)t->mhartid);
 }
+
+/* flush_request bits (riscv/hart.h) set by rv_hart_flush_tlb / _icache. */
+#define FENCE_BIT_TLB 1
+#define FENCE_BIT_ICACHE 2
 
 static void do_fence_i(struct board *b, struct rv_hart *t)
 {
@@ -116,10 +148,10 @@ static void sbi_rfence(struct board *b, struct rv_hart *h, uint64_t fid)
 {
     long r;
     switch (fid) {
-    case 0: r = for_harts(b, A(h, 0), A(h, 1), do_fence_i); break;
+    case 0: r = remote_fence(b, h, A(h, 0), A(h, 1), do_fence_i, FENCE_BIT_ICACHE); break;
     case 1: /* remote_sfence_vma(mask, base, start, size): we flush it all */
     case 2: /* ... _asid(mask, base, start, size, asid) */
-        r = for_harts(b, A(h, 0), A(h, 1), do_sfence_vma);
+        r = remote_fence(b, h, A(h, 0), A(h, 1), do_sfence_vma, FENCE_BIT_TLB);
         break;
     default: r = SBI_ERR_NOT_SUPPORTED; break;   /* hfence.*: no H extension */
     }
@@ -154,8 +186,9 @@ static void sbi_hsm(struct board *b, struct rv_hart *h, uint64_t fid)
         ret2(h, SBI_SUCCESS, 0);
         return;
     }
-    case 1: /* hart_stop(): does not return on success */
-        board_set_hart_state(b, (unsigned)h->mhartid, BOARD_HART_STOPPED);
+    case 1: /* hart_stop(): does not return on success. STOP_PENDING until
+             * the run loop has taken the hart off its thread (board.h). */
+        board_set_hart_state(b, (unsigned)h->mhartid, BOARD_HART_STOP_PENDING);
         atomic_store(&h->exit_request, 1);
         ret2(h, SBI_SUCCESS, 0);
         return;
@@ -283,18 +316,18 @@ static void sbi_legacy(struct board *b, struct rv_hart *h, uint64_t ext)
     case 0x04:
         r = legacy_mask(b, A(h, 0), &mask, &base);
         if (r == SBI_SUCCESS)
-            r = for_harts(b, mask, base, do_ipi);
+            r = for_harts(b, mask, base, do_ipi, NULL);
         break;
     case 0x05:
         r = legacy_mask(b, A(h, 0), &mask, &base);
         if (r == SBI_SUCCESS)
-            r = for_harts(b, mask, base, do_fence_i);
+            r = remote_fence(b, h, mask, base, do_fence_i, FENCE_BIT_ICACHE);
         break;
     case 0x06:
     case 0x07:
         r = legacy_mask(b, A(h, 0), &mask, &base);
         if (r == SBI_SUCCESS)
-            r = for_harts(b, mask, base, do_sfence_vma);
+            r = remote_fence(b, h, mask, base, do_sfence_vma, FENCE_BIT_TLB);
         break;
     case 0x08: board_request(b, BOARD_EV_POWEROFF, 0); break;
     default: r = SBI_ERR_NOT_SUPPORTED; break;
@@ -317,7 +350,7 @@ bool sbi_handle(struct board *b, struct rv_hart *h)
         break;
     case SBI_EXT_IPI:
         if (fid == 0)
-            ret2(h, for_harts(b, A(h, 0), A(h, 1), do_ipi), 0);
+            ret2(h, for_harts(b, A(h, 0), A(h, 1), do_ipi, NULL), 0);
         else
             ret2(h, SBI_ERR_NOT_SUPPORTED, 0);
         break;

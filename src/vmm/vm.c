@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -16,13 +17,14 @@
 #include "machine/uart.h"
 #include "riscv/hart.h"
 #include "virtio/virtio_mmio.h"
+#include "vmm/sched.h"
 
-#define SLICE_LINUX 100000u     /* instructions per slice */
-#define SLICE_ELF 10000u        /* --elf: short slices, tohost is polled between */
-#define INPUT_CHECK_NS 1000000  /* look at console input at most every 1 ms while busy */
-#define INPUT_RETRY_NS 10000000 /* idle but input waiting for FIFO room: retry every 10 ms */
+#define ELF_CHUNK 10000u        /* --elf: tohost is polled at least every 10k instructions */
+#define POLL_INTERVAL_NS 1000000ull   /* board_poll (RTC alarm) from running harts: every 1 ms */
+#define INPUT_RETRY_NS 10000000 /* input waiting for FIFO room / a listener: retry every 10 ms */
 #define OUTBUF_SIZE 8192
 #define INBUF_SIZE 4096
+#define WORKERS_ENV "DISCO_WORKERS"
 
 /* HTIF (tohost/fromhost) commands. */
 #define HTIF_DEV(v) ((unsigned)((v) >> 56))
@@ -31,30 +33,43 @@
 #define HTIF_SYS_WRITE 64
 #define HTIF_SYS_EXIT 93
 
+/* Threads: vm_run's caller thread is the VM's I/O thread (console input,
+ * stop requests, board events, resets); the scheduler's workers run the
+ * harts and call the hooks below. Ownership of the fields:
+ *   - board, vdev, sv: changed only by the I/O thread while the VM is
+ *     paused (no worker inside it); read by workers while it runs;
+ *   - console output: out_lock; console input: in_lock (harts read it via
+ *     SBI getchar and HTIF); HTIF state: htif_lock;
+ *   - halt / fatal / HTIF result: set by a worker (ev_lock), read by the
+ *     I/O thread after pausing the VM. */
 struct vm {
     struct vm_config cfg;
     struct board *board;
     struct virtio_mmio *vdev[VIRT_VIRTIO_SLOTS];
     struct virtio_mmio *vcons;
-    unsigned slice;
-
-    /* idle bookkeeping, per hart */
-    bool idle[BOARD_MAX_HARTS];
-    uint64_t idle_since[BOARD_MAX_HARTS];     /* rv_clock time when it went idle */
-    _Atomic int woken[BOARD_MAX_HARTS];       /* someone made it runnable */
-    _Atomic int sleeping;                     /* the loop is (about to be) in ppoll */
-    int efd;                                  /* eventfd for wake-ups from other threads */
+    int efd;                                  /* eventfd: wakes the I/O thread */
     _Atomic int stop;                         /* vm_request_stop */
+
+    struct sched_vm *sv;                      /* while vm_run runs */
+    _Atomic int halt;                         /* a hart ended the run: no more slices */
+    pthread_mutex_t ev_lock;
+    bool htif_done, fatal;
+    unsigned htif_code;
+    char fatal_msg[256];
+    _Atomic uint64_t last_poll_ns;
 
     /* console */
     pthread_mutex_t out_lock;
+    _Atomic bool out_pending;
     uint8_t outbuf[OUTBUF_SIZE];
     size_t out_len;
+    pthread_mutex_t in_lock;
     uint8_t inbuf[INBUF_SIZE];
     size_t in_pos, in_len;
-    bool in_eof;
-    bool quit;
-    uint64_t last_input_check_ns;
+    bool in_eof;                              /* I/O thread only */
+    bool quit;                                /* I/O thread only */
+
+    pthread_mutex_t htif_lock;
     bool htif_getc_waiting;
 
     unsigned resets;
@@ -67,6 +82,13 @@ static uint64_t mono_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+static void notify(struct vm *vm)
+{
+    uint64_t one = 1;
+    ssize_t r = write(vm->efd, &one, sizeof one);
+    (void)r;
+}
+
 /* ---- console -------------------------------------------------------------- */
 
 static void out_flush_locked(struct vm *vm)
@@ -74,10 +96,13 @@ static void out_flush_locked(struct vm *vm)
     if (vm->out_len && vm->cfg.console.write)
         vm->cfg.console.write(vm->cfg.console.ctx, vm->outbuf, vm->out_len);
     vm->out_len = 0;
+    atomic_store(&vm->out_pending, false);
 }
 
 static void out_flush(struct vm *vm)
 {
+    if (!atomic_load(&vm->out_pending))
+        return;
     pthread_mutex_lock(&vm->out_lock);
     out_flush_locked(vm);
     pthread_mutex_unlock(&vm->out_lock);
@@ -98,18 +123,23 @@ static void console_out(void *ctx, const uint8_t *buf, size_t len)
         buf += k;
         len -= k;
     }
+    if (vm->out_len)
+        atomic_store(&vm->out_pending, true);
     pthread_mutex_unlock(&vm->out_lock);
 }
 
 static int console_getc(void *ctx)
 {
     struct vm *vm = ctx;
+    int c = -1;
+    pthread_mutex_lock(&vm->in_lock);
     if (vm->in_pos < vm->in_len)
-        return vm->inbuf[vm->in_pos++];
-    return -1;
+        c = vm->inbuf[vm->in_pos++];
+    pthread_mutex_unlock(&vm->in_lock);
+    return c;
 }
 
-/* Read console input if any is waiting (never blocks). */
+/* Read console input if any is waiting (never blocks). in_lock held. */
 static void input_read(struct vm *vm)
 {
     int fd = vm->cfg.console.in_fd;
@@ -144,7 +174,7 @@ static void input_read(struct vm *vm)
     vm->in_len = m;
 }
 
-/* Push waiting input into the UART's receive FIFO (what fits). */
+/* Push waiting input into the UART's receive FIFO (what fits). in_lock held. */
 static void input_deliver(struct vm *vm)
 {
     if (vm->in_pos >= vm->in_len || !vm->board || !board_console_ready(vm->board))
@@ -155,31 +185,37 @@ static void input_deliver(struct vm *vm)
 
 static void input_pump(struct vm *vm)
 {
+    pthread_mutex_lock(&vm->in_lock);
     input_deliver(vm);
     input_read(vm);
     input_deliver(vm);
+    pthread_mutex_unlock(&vm->in_lock);
 }
 
-/* ---- wake-ups -------------------------------------------------------------- */
+/* ---- board hooks ------------------------------------------------------------ */
 
+/* A hart may have become runnable (IPI, interrupt, hart_start), or a board
+ * event was requested (board_request wakes hart 0 after storing it). */
 static void vm_wake(void *ctx, unsigned hart)
 {
     struct vm *vm = ctx;
-    if (hart < BOARD_MAX_HARTS)
-        atomic_store(&vm->woken[hart], 1);
-    if (atomic_load(&vm->sleeping)) {
-        uint64_t one = 1;
-        ssize_t r = write(vm->efd, &one, sizeof one);
-        (void)r;
-    }
+    if (vm->sv)
+        sched_wake(vm->sv, hart);
+    if (vm->board && board_event_pending(vm->board))
+        notify(vm);
+}
+
+static void vm_fence_wait(void *ctx, unsigned self, uint64_t mask, int bits)
+{
+    struct vm *vm = ctx;
+    if (vm->sv)
+        sched_fence_wait(vm->sv, self, mask, bits);
 }
 
 void vm_request_stop(struct vm *vm)
 {
     atomic_store(&vm->stop, 1);
-    uint64_t one = 1;
-    ssize_t r = write(vm->efd, &one, sizeof one);
-    (void)r;
+    notify(vm);
 }
 
 /* ---- building -------------------------------------------------------------- */
@@ -215,6 +251,7 @@ static int vm_build(struct vm *vm, struct disco_err *err)
         .console_ctx = vm,
         .wake = vm_wake,
         .wake_ctx = vm,
+        .fence_wait = vm_fence_wait,
     };
     vm->board = board_new(&bc, err);
     if (!vm->board)
@@ -250,10 +287,6 @@ static int vm_build(struct vm *vm, struct disco_err *err)
     };
     if ((rc = board_boot(vm->board, &boot, err)) < 0)
         goto fail;
-    for (unsigned i = 0; i < BOARD_MAX_HARTS; i++) {
-        vm->idle[i] = false;
-        atomic_store(&vm->woken[i], 0);
-    }
     vm->htif_getc_waiting = false;
     return 0;
 fail:
@@ -287,28 +320,40 @@ struct vm *vm_new(const struct vm_config *cfg, struct disco_err *err)
         err_set(err, -EINVAL, "nothing to boot: give a kernel or an ELF");
         return NULL;
     }
+    if (cfg->workers > SCHED_MAX_WORKERS || cfg->weight > SCHED_MAX_WEIGHT ||
+        cfg->cap > 100u * SCHED_MAX_WORKERS) {
+        err_set(err, -EINVAL, "bad scheduling parameters (workers %u, at most %u; weight %u, at "
+                "most %u; cap %u%%)", cfg->workers, SCHED_MAX_WORKERS, cfg->weight,
+                SCHED_MAX_WEIGHT, cfg->cap);
+        return NULL;
+    }
     struct vm *vm = calloc(1, sizeof *vm);
     if (!vm) {
         err_set(err, -ENOMEM, "out of memory for the VM");
         return NULL;
     }
     vm->cfg = *cfg;
-    vm->slice = cfg->elf ? SLICE_ELF : SLICE_LINUX;
     pthread_mutex_init(&vm->out_lock, NULL);
+    pthread_mutex_init(&vm->in_lock, NULL);
+    pthread_mutex_init(&vm->ev_lock, NULL);
+    pthread_mutex_init(&vm->htif_lock, NULL);
     vm->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (vm->efd < 0) {
         err_errno(err, errno, "eventfd");
-        pthread_mutex_destroy(&vm->out_lock);
-        free(vm);
-        return NULL;
+        goto fail;
     }
-    if (vm_build(vm, err) < 0) {
-        close(vm->efd);
-        pthread_mutex_destroy(&vm->out_lock);
-        free(vm);
-        return NULL;
-    }
+    if (vm_build(vm, err) < 0)
+        goto fail;
     return vm;
+fail:
+    if (vm->efd >= 0)
+        close(vm->efd);
+    pthread_mutex_destroy(&vm->htif_lock);
+    pthread_mutex_destroy(&vm->ev_lock);
+    pthread_mutex_destroy(&vm->in_lock);
+    pthread_mutex_destroy(&vm->out_lock);
+    free(vm);
+    return NULL;
 }
 
 void vm_free(struct vm *vm)
@@ -318,13 +363,16 @@ void vm_free(struct vm *vm)
     out_flush(vm);
     vm_teardown(vm);
     close(vm->efd);
+    pthread_mutex_destroy(&vm->htif_lock);
+    pthread_mutex_destroy(&vm->ev_lock);
+    pthread_mutex_destroy(&vm->in_lock);
     pthread_mutex_destroy(&vm->out_lock);
     free(vm);
 }
 
 /* ---- HTIF (--elf) ----------------------------------------------------------- */
 
-/* Returns 1 and sets *code when the program asked to exit. */
+/* Returns 1 and sets *code when the program asked to exit. htif_lock held. */
 static int htif_poll(struct vm *vm, unsigned *code)
 {
     const struct board_layout *L = board_layout(vm->board);
@@ -335,11 +383,13 @@ static int htif_poll(struct vm *vm, unsigned *code)
     if (vm->htif_getc_waiting && L->has_fromhost) {
         uint64_t fh = 1;
         pmap_read(pm, L->fromhost, &fh, 8);
-        int c = console_getc(vm);
-        if (fh == 0 && c >= 0) {
-            uint64_t v = (1ull << 56) | (uint64_t)(uint8_t)c;
-            pmap_write(pm, L->fromhost, &v, 8);
-            vm->htif_getc_waiting = false;
+        if (fh == 0) {
+            int c = console_getc(vm);
+            if (c >= 0) {
+                uint64_t v = (1ull << 56) | (uint64_t)(uint8_t)c;
+                pmap_write(pm, L->fromhost, &v, 8);
+                vm->htif_getc_waiting = false;
+            }
         }
     }
     uint64_t v = 0;
@@ -394,90 +444,165 @@ static int htif_poll(struct vm *vm, unsigned *code)
     return 0;
 }
 
-/* ---- the run loop -------------------------------------------------------------- */
+/* ---- scheduler hooks (worker threads) ------------------------------------------- */
 
-/* An idle hart becomes runnable when someone woke it, an enabled interrupt
- * is pending, or its timer came due after it went idle (a timer that was
- * already due then is masked: it does not count, or we would spin). */
-static bool idle_hart_due(struct vm *vm, unsigned i, struct rv_hart *h, uint64_t now)
+/* Stop every hart of this VM and tell the I/O thread. */
+static void halt_run(struct vm *vm)
 {
-    if (atomic_exchange(&vm->woken[i], 0))
-        return true;
-    if (rv_hart_wakeup_pending(h))
-        return true;
-    uint64_t t = rv_hart_next_timer(h);
-    return t != UINT64_MAX && t <= now && t > vm->idle_since[i];
+    atomic_store(&vm->halt, 1);
+    notify(vm);
 }
 
-/* Sleep until a timer deadline, console input, or a wake-up. */
-static void idle_wait(struct vm *vm)
+static enum sched_verdict vm_enter(void *ctx, unsigned i)
 {
+    struct vm *vm = ctx;
     struct board *b = vm->board;
-    struct rv_clock *clk = board_clock(b);
-    uint64_t now = rv_clock_now(clk);
-    uint64_t deadline = UINT64_MAX;
-    for (unsigned i = 0; i < board_nharts(b); i++) {
-        enum board_hart_state st = board_hart_state(b, i);
-        if (st != BOARD_HART_STARTED && st != BOARD_HART_SUSPENDED)
-            continue;
-        uint64_t t = rv_hart_next_timer(board_hart(b, i));
-        if (t != UINT64_MAX && t > vm->idle_since[i] && t < deadline)
-            deadline = t;
+    if (atomic_load(&vm->halt) || board_event_pending(b))
+        return SCHED_BLOCK;   /* the I/O thread pauses the VM next */
+    switch (board_hart_state(b, i)) {
+    case BOARD_HART_STARTED: return SCHED_RUN;
+    case BOARD_HART_SUSPENDED:
+        /* Retentive suspend: the scheduler runs a suspended hart again only
+         * after a wake-up, its timer, or with an interrupt pending. */
+        board_hart_state_cas(b, i, BOARD_HART_SUSPENDED, BOARD_HART_STARTED);
+        return SCHED_RUN;
+    case BOARD_HART_STOP_PENDING:
+        board_hart_state_cas(b, i, BOARD_HART_STOP_PENDING, BOARD_HART_STOPPED);
+        return SCHED_BLOCK;
+    default: return SCHED_BLOCK;   /* STOPPED / START_PENDING: hart_start wakes it */
     }
-    int64_t timeout_ns = -1;
-    if (deadline != UINT64_MAX) {
-        uint64_t ticks = deadline > now ? deadline - now : 0;
-        uint64_t hz = clk->freq_hz;
-        uint64_t ns = ticks / hz * 1000000000u + ticks % hz * 1000000000u / hz;
-        timeout_ns = ns > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)ns;
-    }
-    bool input_waiting = vm->in_pos < vm->in_len;
-    /* Input held back for a full FIFO: retry now and then. (Input held
-     * back because the guest is not listening yet needs no timer: that
-     * only changes when a hart runs.) */
-    if (input_waiting && board_console_ready(b) &&
-        (timeout_ns < 0 || timeout_ns > INPUT_RETRY_NS))
-        timeout_ns = INPUT_RETRY_NS;
+}
 
+static enum sched_verdict vm_exit(void *ctx, unsigned i, int r)
+{
+    struct vm *vm = ctx;
+    struct board *b = vm->board;
+    out_flush(vm);
+    if (vm->cfg.elf && pthread_mutex_trylock(&vm->htif_lock) == 0) {
+        unsigned code = 0;
+        int done = htif_poll(vm, &code);
+        pthread_mutex_unlock(&vm->htif_lock);
+        if (done) {
+            out_flush(vm);
+            pthread_mutex_lock(&vm->ev_lock);
+            if (!vm->htif_done && !vm->fatal) {
+                vm->htif_done = true;
+                vm->htif_code = code;
+            }
+            pthread_mutex_unlock(&vm->ev_lock);
+            halt_run(vm);
+            return SCHED_BLOCK;
+        }
+    }
+    uint64_t now = mono_ns(), last = atomic_load(&vm->last_poll_ns);
+    if (now - last >= POLL_INTERVAL_NS &&
+        atomic_compare_exchange_strong(&vm->last_poll_ns, &last, now))
+        board_poll(b);
+    if (r == RV_EXIT_FATAL) {
+        struct rv_hart *h = board_hart(b, i);
+        pthread_mutex_lock(&vm->ev_lock);
+        if (!vm->fatal && !vm->htif_done) {
+            vm->fatal = true;
+            snprintf(vm->fatal_msg, sizeof vm->fatal_msg, "hart %u stopped at pc 0x%llx: %s", i,
+                     (unsigned long long)h->pc, h->fatal_msg[0] ? h->fatal_msg : "fatal error");
+        }
+        pthread_mutex_unlock(&vm->ev_lock);
+        halt_run(vm);
+        return SCHED_BLOCK;
+    }
+    if (atomic_load(&vm->halt) || board_event_pending(b))
+        return SCHED_BLOCK;
+    switch (board_hart_state(b, i)) {
+    case BOARD_HART_STOP_PENDING:   /* hart_stop: it has left rv_hart_run now */
+        board_hart_state_cas(b, i, BOARD_HART_STOP_PENDING, BOARD_HART_STOPPED);
+        return SCHED_BLOCK;
+    case BOARD_HART_STOPPED:
+    case BOARD_HART_START_PENDING: return SCHED_BLOCK;
+    case BOARD_HART_SUSPENDED: return SCHED_SLEEP;
+    default: break;
+    }
+    return r == RV_EXIT_WFI ? SCHED_SLEEP : SCHED_RUN;
+}
+
+static const struct sched_vm_ops vm_sched_ops = {
+    .enter = vm_enter,
+    .exit = vm_exit,
+};
+
+/* ---- the run loop (the I/O thread) ---------------------------------------------- */
+
+static int harts_of(struct vm *vm, struct rv_hart **harts)
+{
+    unsigned n = board_nharts(vm->board);
+    for (unsigned i = 0; i < n; i++)
+        harts[i] = board_hart(vm->board, i);
+    return (int)n;
+}
+
+/* Worker threads: cfg.workers, else $DISCO_WORKERS, else one per host CPU
+ * but no more than the VM has harts. */
+static int pick_workers(const struct vm *vm, unsigned *out, struct disco_err *err)
+{
+    if (vm->cfg.workers) {
+        *out = vm->cfg.workers;
+        return 0;
+    }
+    const char *e = getenv(WORKERS_ENV);
+    if (e && *e) {
+        char *end;
+        errno = 0;
+        unsigned long v = strtoul(e, &end, 10);
+        if (!isdigit((unsigned char)*e) || errno || *end || v < 1 || v > SCHED_MAX_WORKERS)
+            return err_set(err, -EINVAL, "$" WORKERS_ENV "='%s' is not a number of worker "
+                           "threads (1..%u)", e, SCHED_MAX_WORKERS);
+        *out = (unsigned)v;
+        return 0;
+    }
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    unsigned w = n < 1 ? 1 : (unsigned)n;
+    *out = w < vm->cfg.cpus ? w : vm->cfg.cpus;
+    return 0;
+}
+
+/* Sleep until console input, a wake-up of the I/O thread (stop, board
+ * event, a hart ended the run), or the input retry time; then pump input
+ * and let polled devices catch up. */
+static void io_wait(struct vm *vm)
+{
+    pthread_mutex_lock(&vm->in_lock);
+    bool input_waiting = vm->in_pos < vm->in_len;
+    pthread_mutex_unlock(&vm->in_lock);
     struct pollfd fds[2];
     nfds_t nfds = 0;
     fds[nfds++] = (struct pollfd){.fd = vm->efd, .events = POLLIN};
     int in_fd = vm->cfg.console.in_fd;
     if (in_fd >= 0 && !vm->in_eof && !input_waiting)
         fds[nfds++] = (struct pollfd){.fd = in_fd, .events = POLLIN};
-
-    atomic_store(&vm->sleeping, 1);
-    /* Re-check after announcing we sleep: a wake-up that came in between
-     * either set woken[] (seen here) or will write the eventfd. */
-    bool any_woken = false;
-    for (unsigned i = 0; i < board_nharts(b); i++)
-        if (atomic_load(&vm->woken[i]))
-            any_woken = true;
-    if (!any_woken && !atomic_load(&vm->stop)) {
-        struct timespec ts, *tsp = NULL;
-        if (timeout_ns >= 0) {
-            ts.tv_sec = timeout_ns / 1000000000;
-            ts.tv_nsec = timeout_ns % 1000000000;
-            tsp = &ts;
-        }
-        ppoll(fds, nfds, tsp, NULL);
-    }
-    atomic_store(&vm->sleeping, 0);
+    /* Input held back (full FIFO, or the guest not listening yet) is
+     * retried now and then. */
+    struct timespec retry = {0, INPUT_RETRY_NS};
+    ppoll(fds, nfds, input_waiting ? &retry : NULL, NULL);
     uint64_t drain;
     while (read(vm->efd, &drain, sizeof drain) > 0)
         ;
-    board_poll(b);
     input_pump(vm);
-    vm->last_input_check_ns = mono_ns();
+    board_poll(vm->board);
 }
 
-/* Serve a reset: rebuild the machine from the config. */
+/* Serve a reset (VM paused): rebuild the machine from the config. */
 static int vm_reset(struct vm *vm, struct disco_err *err)
 {
     out_flush(vm);
     vm_teardown(vm);
     vm->resets++;
-    return vm_build(vm, err);
+    int rc = vm_build(vm, err);
+    if (rc < 0)
+        return rc;
+    struct rv_hart *harts[BOARD_MAX_HARTS];
+    int n = harts_of(vm, harts);
+    if ((rc = sched_vm_set_harts(vm->sv, harts, (unsigned)n)) < 0)
+        return err_set(err, rc, "cannot hand the rebuilt harts to the scheduler");
+    return 0;
 }
 
 int vm_run(struct vm *vm, struct vm_exit *ex, struct disco_err *err)
@@ -489,94 +614,84 @@ int vm_run(struct vm *vm, struct vm_exit *ex, struct disco_err *err)
     if (!vm->board)
         return err_set(err, -EINVAL, "the VM has no machine (a previous reset failed)");
 
+    unsigned workers = 0;
+    int rc = pick_workers(vm, &workers, err);
+    if (rc < 0)
+        return rc;
+    struct sched_config sc = {.workers = workers};
+    struct sched *s = sched_new(&sc, err);
+    if (!s)
+        return err && err->code ? err->code : -ENOMEM;
+    struct rv_hart *harts[BOARD_MAX_HARTS];
+    struct sched_vm_params p = {
+        .harts = harts,
+        .nharts = (unsigned)harts_of(vm, harts),
+        .weight = vm->cfg.weight,
+        .cap = vm->cfg.cap,
+        .max_chunk = vm->cfg.elf ? ELF_CHUNK : 0,
+        .ops = &vm_sched_ops,
+        .ctx = vm,
+    };
+    vm->sv = sched_vm_add(s, &p, err);
+    if (!vm->sv) {
+        sched_free(s);
+        return err && err->code ? err->code : -ENOMEM;
+    }
+    atomic_store(&vm->halt, 0);
+    vm->htif_done = vm->fatal = false;
+    sched_vm_resume(vm->sv);
+
     for (;;) {
-        struct board *b = vm->board;
+        io_wait(vm);
+        if (!atomic_load(&vm->stop) && !vm->quit && !atomic_load(&vm->halt) &&
+            !board_event_pending(vm->board))
+            continue;
+        /* Something ends or restarts the run: take every hart off the
+         * workers first. */
+        sched_vm_pause(vm->sv);
+        out_flush(vm);
+        if (vm->fatal) {
+            rc = err_set(err, -EFAULT, "%s", vm->fatal_msg);
+            break;
+        }
+        if (vm->htif_done) {
+            ex->reason = VM_EXIT_HTIF;
+            ex->code = vm->htif_code;
+            rc = (int)(vm->htif_code & 0x7fffffff);
+            break;
+        }
         unsigned code = 0;
-        switch (board_take_event(b, &code)) {
-        case BOARD_EV_NONE: break;
-        case BOARD_EV_POWEROFF:
-            out_flush(vm);
-            ex->reason = VM_EXIT_POWEROFF;
-            ex->resets = vm->resets;
-            return 0;
-        case BOARD_EV_FAIL:
-            out_flush(vm);
-            ex->reason = VM_EXIT_FAIL;
-            ex->code = code;
-            ex->resets = vm->resets;
-            return code ? (int)(code & 0x7fffffff) : 1;
-        case BOARD_EV_RESET: {
-            int rc = vm_reset(vm, err);
-            if (rc < 0)
-                return rc;
+        enum board_event ev = board_take_event(vm->board, &code);
+        if (ev == BOARD_EV_RESET) {
+            if ((rc = vm_reset(vm, err)) < 0)
+                break;
+            sched_vm_resume(vm->sv);
             continue;
         }
+        if (ev == BOARD_EV_POWEROFF) {
+            ex->reason = VM_EXIT_POWEROFF;
+            rc = 0;
+            break;
+        }
+        if (ev == BOARD_EV_FAIL) {
+            ex->reason = VM_EXIT_FAIL;
+            ex->code = code;
+            rc = code ? (int)(code & 0x7fffffff) : 1;
+            break;
         }
         if (atomic_load(&vm->stop) || vm->quit) {
-            out_flush(vm);
             ex->reason = vm->quit ? VM_EXIT_QUIT : VM_EXIT_STOPPED;
-            ex->resets = vm->resets;
-            return 0;
+            rc = 0;
+            break;
         }
-
-        uint64_t now_ns = mono_ns();
-        if (now_ns - vm->last_input_check_ns >= INPUT_CHECK_NS) {
-            vm->last_input_check_ns = now_ns;
-            input_pump(vm);
-            board_poll(b);
-        }
-
-        bool ran = false;
-        uint64_t now = rv_clock_now(board_clock(b));
-        for (unsigned i = 0; i < board_nharts(b); i++) {
-            struct rv_hart *h = board_hart(b, i);
-            enum board_hart_state st = board_hart_state(b, i);
-            if (st == BOARD_HART_SUSPENDED) {
-                if (!idle_hart_due(vm, i, h, now))
-                    continue;
-                board_hart_state_cas(b, i, BOARD_HART_SUSPENDED, BOARD_HART_STARTED);
-                vm->idle[i] = false;
-            } else if (st != BOARD_HART_STARTED) {
-                atomic_store(&vm->woken[i], 0);
-                continue;
-            }
-            if (vm->idle[i]) {
-                if (!idle_hart_due(vm, i, h, now))
-                    continue;
-                vm->idle[i] = false;
-            }
-            int r = rv_hart_run(h, vm->slice);
-            ran = true;
-            switch (r) {
-            case RV_EXIT_WFI:
-                vm->idle[i] = true;
-                vm->idle_since[i] = rv_clock_now(board_clock(b));
-                break;
-            case RV_EXIT_REQUEST:
-                atomic_store(&h->exit_request, 0);
-                if (board_hart_state(b, i) == BOARD_HART_SUSPENDED)
-                    vm->idle_since[i] = rv_clock_now(board_clock(b));
-                break;
-            case RV_EXIT_FATAL:
-                out_flush(vm);
-                return err_set(err, -EFAULT, "hart %u stopped at pc 0x%llx: %s", i,
-                               (unsigned long long)h->pc,
-                               h->fatal_msg[0] ? h->fatal_msg : "fatal error");
-            default:
-                break;
-            }
-            if (vm->cfg.elf && htif_poll(vm, &code)) {
-                out_flush(vm);
-                ex->reason = VM_EXIT_HTIF;
-                ex->code = code;
-                ex->resets = vm->resets;
-                return (int)(code & 0x7fffffff);
-            }
-        }
-        out_flush(vm);
-        if (!ran)
-            idle_wait(vm);
+        sched_vm_resume(vm->sv);   /* not reached: nothing else pauses */
     }
+    ex->resets = vm->resets;
+    sched_vm_remove(vm->sv);
+    vm->sv = NULL;
+    sched_free(s);
+    out_flush(vm);
+    return rc;
 }
 
 /* ---- config helpers ---------------------------------------------------------------- */

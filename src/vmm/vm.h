@@ -1,12 +1,13 @@
 /* One virtual machine: a virt board plus its virtio devices, built from a
- * config, and the loop that runs its harts.
+ * config, and the loop that runs it.
  *
- * Today one host thread runs every hart, round-robin, in slices
- * (rv_hart_run); harts idle in WFI are skipped until an interrupt or their
- * timer is due, and when every hart is idle the loop sleeps in ppoll() on
- * the console input and an eventfd (for wake-ups from other threads) until
- * the nearest timer deadline. A later worker pool replaces vm_run's loop,
- * not this interface. */
+ * vm_run runs the harts on a vCPU scheduler (vmm/sched.h): a pool of
+ * worker threads, so the harts of a multi-hart VM really run at once on
+ * different host threads. The calling thread becomes the VM's I/O thread:
+ * it sleeps in ppoll() on the console input and an eventfd, and handles
+ * console input, stop requests and board events (power-off, reset). For
+ * now vm_run makes a private scheduler; the multi-VM daemon will register
+ * many VMs with one. */
 #ifndef DISCO_VMM_VM_H
 #define DISCO_VMM_VM_H
 
@@ -49,6 +50,13 @@ struct vm_config {
     const char *const *disks;     /* raw images -> virtio-blk, first = /dev/vda */
     unsigned ndisks;
     struct vm_console console;
+    /* Scheduling. workers: host threads for vm_run's scheduler; 0 means
+     * $DISCO_WORKERS if set, else one per host CPU but at most `cpus`.
+     * weight (0: 256) and cap (percent of one host CPU, 0: none) are the
+     * VM's credit-scheduler parameters (sched.h). */
+    unsigned workers;
+    unsigned weight;
+    unsigned cap;
 };
 
 enum vm_exit_reason {

@@ -156,7 +156,11 @@ static void sbi_hsm(void)
     /* hart_stop on hart 1 */
     atomic_store(&h1->exit_request, 0);
     call(b, 1, SBI_EXT_HSM, 1, 0, 0, 0, NULL);
-    CHECK_EQ(board_hart_state(b, 1), BOARD_HART_STOPPED);
+    /* STOP_PENDING until the run loop takes the hart off its thread; a
+     * hart_start cannot reset it meanwhile. */
+    CHECK_EQ(board_hart_state(b, 1), BOARD_HART_STOP_PENDING);
+    CHECK_EQ(call(b, 0, SBI_EXT_HSM, 0, 1, 0x80400000, 0, NULL), SBI_ERR_ALREADY_AVAILABLE);
+    board_set_hart_state(b, 1, BOARD_HART_STOPPED);   /* what the run loop does */
     CHECK(atomic_load(&h1->exit_request));
 
     /* suspend: retentive ok, non-retentive not supported, reserved invalid */
@@ -221,6 +225,72 @@ static void sbi_send_ipi(void)
     /* legacy send_ipi with a NULL mask pointer: all harts */
     CHECK_EQ(call(b, 1, 0x04, 0, 0, 0, 0, NULL), 0);
     CHECK(atomic_load(&h0->mip) & RV_MIP_SSIP);
+    board_free(b);
+}
+
+static unsigned fw_calls, fw_self;
+static uint64_t fw_mask;
+static int fw_bits;
+static void fence_wait_cb(void *ctx, unsigned self, uint64_t mask, int bits)
+{
+    (void)ctx;
+    fw_calls++;
+    fw_self = self;
+    fw_mask = mask;
+    fw_bits = bits;
+}
+
+/* Remote fences wait for their targets through the board's fence_wait
+ * hook, naming the harts flagged and the flush_request bits. */
+static void sbi_rfence_waits(void)
+{
+    struct board_config cfg = {
+        .nharts = 3,
+        .ram_size = 32ull << 20,
+        .console_out = sink,
+        .fence_wait = fence_wait_cb,
+    };
+    struct disco_err err;
+    err_clear(&err);
+    struct board *b = board_new(&cfg, &err);
+    CHECK(b != NULL);
+    if (!b)
+        return;
+    for (unsigned i = 0; i < 3; i++) {
+        rv_hart_reset(board_hart(b, i), 0x80200000);
+        rv_hart_boot_supervisor(board_hart(b, i), 0x80200000, 0);
+    }
+    fw_calls = 0;
+    CHECK_EQ(call(b, 0, SBI_EXT_RFENCE, 1, 0x6, 0, 0, NULL), SBI_SUCCESS);   /* sfence.vma */
+    CHECK_EQ(fw_calls, 1);
+    CHECK_EQ(fw_self, 0);
+    CHECK_EQ(fw_mask, 0x6);
+    CHECK_EQ(fw_bits, 1);
+    CHECK_EQ(call(b, 2, SBI_EXT_RFENCE, 0, 0x1, 1, 0, NULL), SBI_SUCCESS);   /* fence.i, base 1 */
+    CHECK_EQ(fw_calls, 2);
+    CHECK_EQ(fw_self, 2);
+    CHECK_EQ(fw_mask, 0x2);
+    CHECK_EQ(fw_bits, 2);
+    CHECK_EQ(call(b, 1, SBI_EXT_RFENCE, 2, 0, UINT64_MAX, 0, NULL), SBI_SUCCESS);   /* all */
+    CHECK_EQ(fw_mask, 0x7);
+    CHECK_EQ(fw_self, 1);
+    /* invalid: nothing flagged, nothing waited for */
+    CHECK_EQ(call(b, 0, SBI_EXT_RFENCE, 1, 0x1, 7, 0, NULL), SBI_ERR_INVALID_PARAM);
+    CHECK_EQ(fw_calls, 3);
+    /* legacy remote_fence_i (0x05) / remote_sfence_vma (0x06) with a mask
+     * in guest memory */
+    uint64_t mask = 0x5;
+    pmap_write(board_pmap(b), 0x80100000, &mask, 8);
+    CHECK_EQ(call(b, 1, 0x05, 0, 0x80100000, 0, 0, NULL), 0);
+    CHECK_EQ(fw_mask, 0x5);
+    CHECK_EQ(fw_bits, 2);
+    CHECK_EQ(call(b, 1, 0x06, 0, 0x80100000, 0, 0, NULL), 0);
+    CHECK_EQ(fw_mask, 0x5);
+    CHECK_EQ(fw_bits, 1);
+    CHECK_EQ(fw_calls, 5);
+    /* IPIs do not wait */
+    CHECK_EQ(call(b, 0, SBI_EXT_IPI, 0, 0x6, 0, 0, NULL), SBI_SUCCESS);
+    CHECK_EQ(fw_calls, 5);
     board_free(b);
 }
 
@@ -471,6 +541,7 @@ int main(void)
     RUN(sbi_set_timer);
     RUN(sbi_send_ipi);
     RUN(sbi_rfence);
+    RUN(sbi_rfence_waits);
     RUN(sbi_srst);
     RUN(sbi_console);
     RUN(board_bus);

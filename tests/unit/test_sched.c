@@ -1,0 +1,649 @@
+/* The vCPU scheduler: tiny bare-metal guests (hand-assembled into a virt
+ * board's RAM) run on a worker pool; checks credit weights, caps, idle cost,
+ * wake-up latency (interrupt, timer, cross-thread IPI), pausing, and remote
+ * fences across threads (including two harts fencing each other through
+ * the built-in SBI).
+ *
+ * Fairness and cap figures are the scheduler's own thread-CPU-time
+ * accounting over a wall-clock window; idle cost is the process's CPU
+ * time. Every wait is bounded. */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include "machine/board.h"
+#include "machine/sbi.h"
+#include "t.h"
+#include "vmm/sched.h"
+
+/* ---- a tiny assembler --------------------------------------------------------- */
+
+enum { ZERO = 0, T0 = 5, T1 = 6, T2 = 7, S0 = 8, S1 = 9, A0 = 10, A1, A2, A3, A4, A5, A6, A7,
+       T3 = 28 };
+
+#define U32(x) ((uint32_t)(x))
+#define enc_i(op, rd, f3, rs1, imm)                                                    \
+    ((U32(imm) & 0xfff) << 20 | U32(rs1) << 15 | U32(f3) << 12 | U32(rd) << 7 | U32(op))
+#define enc_s(f3, rs1, rs2, imm)                                                       \
+    (((U32(imm) >> 5) & 0x7f) << 25 | U32(rs2) << 20 | U32(rs1) << 15 | U32(f3) << 12 | \
+     (U32(imm) & 0x1f) << 7 | 0x23)
+#define enc_j(rd, off)                                                                 \
+    (((U32(off) >> 20) & 1) << 31 | ((U32(off) >> 1) & 0x3ff) << 21 |                  \
+     ((U32(off) >> 11) & 1) << 20 | ((U32(off) >> 12) & 0xff) << 12 | U32(rd) << 7 | 0x6f)
+#define enc_b(f3, rs1, rs2, off)                                                       \
+    (((U32(off) >> 12) & 1) << 31 | ((U32(off) >> 5) & 0x3f) << 25 | U32(rs2) << 20 |  \
+     U32(rs1) << 15 | U32(f3) << 12 | ((U32(off) >> 1) & 0xf) << 8 |                   \
+     ((U32(off) >> 11) & 1) << 7 | 0x63)
+#define ADDI(rd, rs1, imm) enc_i(0x13, rd, 0, rs1, imm)
+#define LD(rd, rs1, imm) enc_i(0x03, rd, 3, rs1, imm)
+#define BEQ(rs1, rs2, off) enc_b(0, rs1, rs2, off)
+#define CSRS(csr, rs1) enc_i(0x73, 0, 2, rs1, csr)
+#define SD(rs2, rs1, imm) enc_s(3, rs1, rs2, imm)
+#define SW(rs2, rs1, imm) enc_s(2, rs1, rs2, imm)
+#define SB(rs2, rs1, imm) enc_s(0, rs1, rs2, imm)
+#define LUI(rd, imm) ((U32(imm) & 0xfffff000u) | U32(rd) << 7 | 0x37)
+#define JMP(off) enc_j(0, off)
+#define WFI 0x10500073u
+#define ECALL 0x00000073u
+#define CSR_MIE 0x304
+
+#define RAM 0x80000000ull
+#define UART 0x10000000ull
+#define CLINT_MSIP(i) (0x2000000ull + 4 * (i))
+#define CLINT_MTIMECMP(i) (0x2004000ull + 8 * (i))
+
+/* a0 = &counter: count forever. */
+static const uint32_t p_count[] = {
+    ADDI(T0, T0, 1),
+    SD(T0, A0, 0),
+    JMP(-8),
+};
+
+/* Enable MTIE and wait in WFI forever (the timer is set far away). */
+static const uint32_t p_idle[] = {
+    ADDI(T0, ZERO, 0x80),
+    CSRS(CSR_MIE, T0),
+    WFI,
+    JMP(-4),
+};
+
+/* Enable MSIE; on each wake-up: clear own msip (a2), print t2 (a1 = UART). */
+static const uint32_t p_wake[] = {
+    ADDI(T0, ZERO, 8),
+    CSRS(CSR_MIE, T0),
+    WFI,                /* 0x08 */
+    SW(ZERO, A2, 0),
+    SB(T2, A1, 0),
+    JMP(-12),
+};
+
+/* Enable MTIE; on each timer: print t2, push mtimecmp (a3) to the far future. */
+static const uint32_t p_timer[] = {
+    ADDI(T0, ZERO, 0x80),
+    CSRS(CSR_MIE, T0),
+    WFI,                /* 0x08 */
+    SB(T2, A1, 0),
+    ADDI(T3, ZERO, -1),
+    SD(T3, A3, 0),
+    JMP(-16),
+};
+
+/* Wait for a go flag at a5, send one IPI to hart 1 (a2 = its msip), then
+ * sleep forever. */
+static const uint32_t p_ipi[] = {
+    LD(T0, A5, 0),
+    BEQ(T0, ZERO, -4),
+    ADDI(T0, ZERO, 1),
+    SW(T0, A2, 0),
+    WFI,
+    JMP(-4),
+};
+
+/* S-mode, built-in SBI: remote sfence.vma on hart a4's mask, forever,
+ * counting the calls at s1. */
+static const uint32_t p_fence[] = {
+    LUI(S0, 0x52465000),          /* RFENCE = 0x52464E43 */
+    ADDI(S0, S0, -0x1bd),
+    ADDI(A7, S0, 0),              /* 0x08 loop: a7 = RFENCE */
+    ADDI(A6, ZERO, 1),            /* remote_sfence_vma */
+    ADDI(A0, A4, 0),              /* hart mask */
+    ADDI(A1, ZERO, 0),            /* base 0 */
+    ADDI(A2, ZERO, 0),
+    ADDI(A3, ZERO, -1),
+    ECALL,
+    ADDI(T0, T0, 1),
+    SD(T0, S1, 0),
+    JMP(-36),
+};
+
+/* ---- test machines -------------------------------------------------------------- */
+
+struct tvm {
+    struct board *b;
+    struct sched_vm *sv;
+    pthread_mutex_t lock;
+    pthread_cond_t cv;
+    unsigned chars;             /* console bytes seen */
+    uint64_t last_char_ns;
+};
+
+static uint64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t proc_cpu_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void sleep_ns(uint64_t ns)
+{
+    struct timespec ts = {(time_t)(ns / 1000000000u), (long)(ns % 1000000000u)};
+    while (nanosleep(&ts, &ts) != 0)
+        ;
+}
+
+static void tvm_out(void *ctx, const uint8_t *buf, size_t len)
+{
+    struct tvm *t = ctx;
+    (void)buf;
+    pthread_mutex_lock(&t->lock);
+    t->chars += (unsigned)len;
+    t->last_char_ns = mono_ns();
+    pthread_cond_broadcast(&t->cv);
+    pthread_mutex_unlock(&t->lock);
+}
+
+static void tvm_wake(void *ctx, unsigned hart)
+{
+    struct tvm *t = ctx;
+    if (t->sv)
+        sched_wake(t->sv, hart);
+}
+
+static void tvm_fence_wait(void *ctx, unsigned self, uint64_t mask, int bits)
+{
+    struct tvm *t = ctx;
+    if (t->sv)
+        sched_fence_wait(t->sv, self, mask, bits);
+}
+
+/* A board with `n` harts, every hart in M-mode at RAM running `prog`
+ * (a0 = per-hart counter address RAM + 0x10000 + 64 * i). */
+static struct tvm *tvm_new(unsigned n, const uint32_t *prog, size_t words)
+{
+    struct tvm *t = calloc(1, sizeof *t);
+    pthread_mutex_init(&t->lock, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&t->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    struct board_config cfg = {
+        .nharts = n,
+        .ram_size = 16ull << 20,
+        .console_out = tvm_out,
+        .console_ctx = t,
+        .wake = tvm_wake,
+        .wake_ctx = t,
+        .fence_wait = tvm_fence_wait,
+    };
+    struct disco_err err;
+    err_clear(&err);
+    t->b = board_new(&cfg, &err);
+    if (!t->b) {
+        printf("board_new: %s\n", err.msg);
+        free(t);
+        return NULL;
+    }
+    pmap_write(board_pmap(t->b), RAM, prog, words * 4);
+    for (unsigned i = 0; i < n; i++) {
+        struct rv_hart *h = board_hart(t->b, i);
+        rv_hart_reset(h, RAM);
+        h->x[A0] = RAM + 0x10000 + 64 * i;
+        h->x[A1] = UART;
+        h->x[A2] = CLINT_MSIP(i);
+        h->x[A3] = CLINT_MTIMECMP(i);
+        h->x[T2] = 'A' + i;
+        board_set_hart_state(t->b, i, BOARD_HART_STARTED);
+    }
+    return t;
+}
+
+static int tvm_attach(struct tvm *t, struct sched *s, unsigned weight, unsigned cap)
+{
+    struct rv_hart *harts[BOARD_MAX_HARTS];
+    unsigned n = board_nharts(t->b);
+    for (unsigned i = 0; i < n; i++)
+        harts[i] = board_hart(t->b, i);
+    struct sched_vm_params p = {.harts = harts, .nharts = n, .weight = weight, .cap = cap};
+    struct disco_err err;
+    err_clear(&err);
+    t->sv = sched_vm_add(s, &p, &err);
+    if (!t->sv) {
+        printf("sched_vm_add: %s\n", err.msg);
+        return -1;
+    }
+    return 0;
+}
+
+static void tvm_free(struct tvm *t)
+{
+    if (!t)
+        return;
+    if (t->sv)
+        sched_vm_remove(t->sv);
+    t->sv = NULL;
+    board_free(t->b);
+    pthread_cond_destroy(&t->cv);
+    pthread_mutex_destroy(&t->lock);
+    free(t);
+}
+
+static uint64_t counter(struct tvm *t, unsigned i)
+{
+    uint64_t v = 0;
+    pmap_read(board_pmap(t->b), RAM + 0x10000 + 64 * i, &v, 8);
+    return v;
+}
+
+static struct sched *mksched(unsigned workers)
+{
+    struct disco_err err;
+    err_clear(&err);
+    struct sched_config c = {.workers = workers};
+    struct sched *s = sched_new(&c, &err);
+    if (!s)
+        printf("sched_new: %s\n", err.msg);
+    return s;
+}
+
+/* Wait (bounded) until vCPU i (every vCPU if i < 0) of t is in `state`. */
+static bool wait_vcpu_state(struct tvm *t, int i, enum sched_vcpu_state state, uint64_t timeout_ns)
+{
+    uint64_t end = mono_ns() + timeout_ns;
+    for (;;) {
+        bool all = true;
+        for (unsigned k = 0; k < board_nharts(t->b); k++) {
+            if (i >= 0 && k != (unsigned)i)
+                continue;
+            struct sched_vcpu_stats st;
+            sched_vcpu_stats(t->sv, k, &st);
+            all &= st.state == state;
+        }
+        if (all)
+            return true;
+        if (mono_ns() > end)
+            return false;
+        sleep_ns(1000000);
+    }
+}
+
+static bool wait_state(struct tvm *t, enum sched_vcpu_state state, uint64_t timeout_ns)
+{
+    return wait_vcpu_state(t, -1, state, timeout_ns);
+}
+
+/* Wait (bounded) until the console has seen more than `chars` bytes. */
+static bool wait_chars(struct tvm *t, unsigned chars, uint64_t timeout_ns)
+{
+    struct timespec ts;
+    uint64_t end = mono_ns() + timeout_ns;
+    ts.tv_sec = (time_t)(end / 1000000000u);
+    ts.tv_nsec = (long)(end % 1000000000u);
+    pthread_mutex_lock(&t->lock);
+    while (t->chars <= chars)
+        if (pthread_cond_timedwait(&t->cv, &t->lock, &ts) != 0)
+            break;
+    bool ok = t->chars > chars;
+    pthread_mutex_unlock(&t->lock);
+    return ok;
+}
+
+static unsigned chars_seen(struct tvm *t)
+{
+    pthread_mutex_lock(&t->lock);
+    unsigned c = t->chars;
+    pthread_mutex_unlock(&t->lock);
+    return c;
+}
+
+/* ---- cases ------------------------------------------------------------------------ */
+
+/* Two CPU-bound VMs with weights 1:2 on one worker get CPU 1:2 (+-10%). */
+static void sched_weights(void)
+{
+    struct sched *s = mksched(1);
+    struct tvm *a = tvm_new(1, p_count, 3), *b = tvm_new(1, p_count, 3);
+    CHECK(s && a && b);
+    if (!s || !a || !b)
+        goto out;
+    CHECK_EQ(tvm_attach(a, s, 256, 0), 0);
+    CHECK_EQ(tvm_attach(b, s, 512, 0), 0);
+    sched_vm_resume(a->sv);
+    sched_vm_resume(b->sv);
+    sleep_ns(300000000ull);   /* warm-up: first periods, calibration */
+    struct sched_vm_stats sa0, sb0, sa, sb;
+    sched_vm_stats(a->sv, &sa0);
+    sched_vm_stats(b->sv, &sb0);
+    sleep_ns(2500000000ull);
+    sched_vm_stats(a->sv, &sa);
+    sched_vm_stats(b->sv, &sb);
+    uint64_t ca = sa.cpu_ns - sa0.cpu_ns, cb = sb.cpu_ns - sb0.cpu_ns;
+    double ratio = (double)cb / (double)(ca ? ca : 1);
+    printf("  weights 256:512 -> cpu %.3f s : %.3f s = 1 : %.3f\n", ca / 1e9, cb / 1e9, ratio);
+    CHECK(ratio >= 1.8 && ratio <= 2.2);
+    CHECK(counter(a, 0) > 0 && counter(b, 0) > 0);
+out:
+    tvm_free(a);
+    tvm_free(b);
+    sched_free(s);
+}
+
+/* A CPU-bound VM capped at 30% of a host CPU stays at or below 33%, even
+ * with the CPU otherwise free. */
+static void sched_cap(void)
+{
+    struct sched *s = mksched(1);
+    struct tvm *a = tvm_new(1, p_count, 3);
+    CHECK(s && a);
+    if (!s || !a)
+        goto out;
+    CHECK_EQ(tvm_attach(a, s, 0, 30), 0);
+    uint64_t t0 = mono_ns();
+    sched_vm_resume(a->sv);
+    sleep_ns(2000000000ull);
+    struct sched_vm_stats st;
+    sched_vm_stats(a->sv, &st);
+    uint64_t wall = mono_ns() - t0;
+    double share = (double)st.cpu_ns / (double)wall;
+    printf("  cap 30%% -> %.1f%% of a host CPU (%llu parks)\n", share * 100,
+           (unsigned long long)st.parks);
+    CHECK(share <= 0.33);
+    CHECK(share >= 0.20);   /* and it did run */
+    CHECK(st.parks > 0);
+out:
+    tvm_free(a);
+    sched_free(s);
+}
+
+/* 8 vCPUs idle in WFI with a far timer cost (almost) no host CPU. */
+static void sched_idle_cost(void)
+{
+    struct sched *s = mksched(2);
+    struct tvm *a = tvm_new(8, p_idle, 4);
+    CHECK(s && a);
+    if (!s || !a)
+        goto out;
+    uint64_t far = rv_clock_now(board_clock(a->b)) + 100ull * BOARD_TIMEBASE_HZ;
+    for (unsigned i = 0; i < 8; i++)
+        atomic_store(&board_hart(a->b, i)->mtimecmp, far);
+    CHECK_EQ(tvm_attach(a, s, 0, 0), 0);
+    sched_vm_resume(a->sv);
+    CHECK(wait_state(a, SCHED_VCPU_SLEEPING, 2000000000ull));
+    uint64_t c0 = proc_cpu_ns(), t0 = mono_ns();
+    sleep_ns(1000000000ull);
+    uint64_t cpu = proc_cpu_ns() - c0, wall = mono_ns() - t0;
+    printf("  8 idle vCPUs -> %.2f%% of a host CPU\n", 100.0 * (double)cpu / (double)wall);
+    CHECK(cpu * 20 < wall);   /* < 5% */
+    CHECK(wait_state(a, SCHED_VCPU_SLEEPING, 0));
+out:
+    tvm_free(a);
+    sched_free(s);
+}
+
+/* A sleeping vCPU wakes on rv_hart_set_irq + sched_wake, promptly. */
+static void sched_wake_irq(void)
+{
+    struct sched *s = mksched(2);
+    struct tvm *a = tvm_new(1, p_wake, 6);
+    CHECK(s && a);
+    if (!s || !a)
+        goto out;
+    CHECK_EQ(tvm_attach(a, s, 0, 0), 0);
+    sched_vm_resume(a->sv);
+    uint64_t worst = 0;
+    for (int k = 0; k < 20; k++) {
+        if (!wait_state(a, SCHED_VCPU_SLEEPING, 2000000000ull)) {
+            CHECK(!"vCPU never went to sleep");
+            break;
+        }
+        unsigned c = chars_seen(a);
+        uint64_t t0 = mono_ns();
+        rv_hart_set_irq(board_hart(a->b, 0), RV_MIP_MSIP, true);
+        sched_wake(a->sv, 0);
+        bool ok = wait_chars(a, c, 1000000000ull);
+        CHECK(ok);
+        if (!ok)
+            break;
+        uint64_t lat = a->last_char_ns - t0;
+        worst = lat > worst ? lat : worst;
+    }
+    printf("  interrupt wake-up: worst %.3f ms over 20\n", worst / 1e6);
+    CHECK(worst < 100000000ull);
+    struct sched_vcpu_stats st;
+    sched_vcpu_stats(a->sv, 0, &st);
+    CHECK(st.wakeups >= 20);
+out:
+    tvm_free(a);
+    sched_free(s);
+}
+
+/* A vCPU sleeping in WFI wakes at its timer deadline, not before, and not
+ * much after; while it sleeps it uses no CPU. */
+static void sched_wake_timer(void)
+{
+    struct sched *s = mksched(1);
+    struct tvm *a = tvm_new(1, p_timer, 7);
+    CHECK(s && a);
+    if (!s || !a)
+        goto out;
+    struct rv_clock *clk = board_clock(a->b);
+    uint64_t t0 = mono_ns();
+    atomic_store(&board_hart(a->b, 0)->mtimecmp,
+                 rv_clock_now(clk) + BOARD_TIMEBASE_HZ / 20);   /* 50 ms */
+    CHECK_EQ(tvm_attach(a, s, 0, 0), 0);
+    sched_vm_resume(a->sv);
+    bool ok = wait_chars(a, 0, 2000000000ull);
+    CHECK(ok);
+    if (ok) {
+        uint64_t lat = a->last_char_ns - t0;
+        printf("  timer 50 ms -> woke after %.3f ms\n", lat / 1e6);
+        CHECK(lat >= 49000000ull);
+        CHECK(lat < 150000000ull);
+    }
+    struct sched_vcpu_stats st;
+    sched_vcpu_stats(a->sv, 0, &st);
+    CHECK(st.cpu_ns < 20000000ull);
+    CHECK(wait_state(a, SCHED_VCPU_SLEEPING, 2000000000ull));
+out:
+    tvm_free(a);
+    sched_free(s);
+}
+
+/* Hart 0, running on one worker, writes hart 1's msip while hart 1 sleeps:
+ * the board's wake hook puts hart 1 back on the other worker. */
+static void sched_ipi(void)
+{
+    struct sched *s = mksched(2);
+    struct tvm *a = tvm_new(2, p_wake, 6);
+    CHECK(s && a);
+    if (!s || !a)
+        goto out;
+    pmap_write(board_pmap(a->b), RAM + 0x1000, p_ipi, sizeof p_ipi);
+    struct rv_hart *h0 = board_hart(a->b, 0);
+    rv_hart_reset(h0, RAM + 0x1000);
+    h0->x[A2] = CLINT_MSIP(1);
+    h0->x[A5] = RAM + 0x20000;   /* go flag */
+    struct rv_hart *h1 = board_hart(a->b, 1);
+    h1->x[A1] = UART;
+    h1->x[A2] = CLINT_MSIP(1);
+    CHECK_EQ(tvm_attach(a, s, 0, 0), 0);
+    sched_vm_resume(a->sv);
+    CHECK(wait_vcpu_state(a, 1, SCHED_VCPU_SLEEPING, 2000000000ull));
+    CHECK(wait_vcpu_state(a, 0, SCHED_VCPU_RUNNING, 2000000000ull));
+    CHECK_EQ(chars_seen(a), 0);
+    uint64_t go = 1, t0 = mono_ns();
+    pmap_write(board_pmap(a->b), RAM + 0x20000, &go, 8);
+    bool ok = wait_chars(a, 0, 2000000000ull);
+    CHECK(ok);
+    if (ok)
+        printf("  cross-thread IPI wake-up: %.3f ms\n", (a->last_char_ns - t0) / 1e6);
+    struct sched_vcpu_stats st;
+    sched_vcpu_stats(a->sv, 1, &st);
+    CHECK(st.wakeups >= 1);
+    CHECK(wait_state(a, SCHED_VCPU_SLEEPING, 2000000000ull));   /* both asleep again */
+out:
+    tvm_free(a);
+    sched_free(s);
+}
+
+/* Pausing a VM leaves no worker in its harts: they make no progress until
+ * resumed, and the board can be freed right after removal (ASan would see a
+ * worker still in it). */
+static void sched_pause_stops(void)
+{
+    struct sched *s = mksched(2);
+    struct tvm *a = tvm_new(2, p_count, 3);
+    CHECK(s && a);
+    if (!s || !a)
+        goto out;
+    CHECK_EQ(tvm_attach(a, s, 0, 0), 0);
+    for (int k = 0; k < 5; k++) {
+        sched_vm_resume(a->sv);
+        uint64_t c0 = counter(a, 0), c1 = counter(a, 1);
+        uint64_t end = mono_ns() + 2000000000ull;
+        while ((counter(a, 0) == c0 || counter(a, 1) == c1) && mono_ns() < end)
+            sleep_ns(1000000);
+        CHECK(counter(a, 0) != c0 && counter(a, 1) != c1);
+        sched_vm_pause(a->sv);
+        for (unsigned i = 0; i < 2; i++) {
+            struct sched_vcpu_stats st;
+            sched_vcpu_stats(a->sv, i, &st);
+            CHECK_EQ(st.state, SCHED_VCPU_PAUSED);
+        }
+        c0 = counter(a, 0);
+        c1 = counter(a, 1);
+        sleep_ns(30000000);
+        CHECK_EQ(counter(a, 0), c0);
+        CHECK_EQ(counter(a, 1), c1);
+    }
+    sched_vm_resume(a->sv);
+    sleep_ns(10000000);
+    sched_vm_remove(a->sv);   /* pauses first */
+    a->sv = NULL;
+    uint64_t c0 = counter(a, 0);
+    sleep_ns(20000000);
+    CHECK_EQ(counter(a, 0), c0);
+out:
+    tvm_free(a);
+    sched_free(s);
+}
+
+/* sched_fence_wait returns only once a running target served its
+ * flush_request; a target that is not running counts as done at once. */
+static void sched_fence_running(void)
+{
+    struct sched *s = mksched(1);
+    struct tvm *a = tvm_new(1, p_count, 3);
+    CHECK(s && a);
+    if (!s || !a)
+        goto out;
+    CHECK_EQ(tvm_attach(a, s, 0, 0), 0);
+    sched_vm_resume(a->sv);
+    CHECK(wait_state(a, SCHED_VCPU_RUNNING, 2000000000ull));
+    struct rv_hart *h = board_hart(a->b, 0);
+    unsigned served = 0;
+    for (int k = 0; k < 200; k++) {
+        sleep_ns(500000);   /* leave the host CPU to the worker */
+        rv_hart_flush_tlb(h);
+        sched_fence_wait(a->sv, ~0u, 1, 1);
+        served += !(atomic_load(&h->flush_request) & 1);
+    }
+    /* The lone vCPU is CPU-bound on the lone worker: it is inside
+     * rv_hart_run nearly all the time (else it counts as done with the bit
+     * still set: between two rv_hart_run calls, or if the host deschedules
+     * the worker right there). Without the wait, the bit would still be set
+     * almost every time. */
+    printf("  fence wait: %u of 200 served while waiting\n", served);
+    CHECK(served >= 190);
+    sched_vm_pause(a->sv);
+    rv_hart_flush_tlb(h);
+    uint64_t t0 = mono_ns();
+    sched_fence_wait(a->sv, ~0u, 1, 1);
+    CHECK(mono_ns() - t0 < 10000000ull);   /* not running: no wait */
+    CHECK(atomic_load(&h->flush_request) & 1);   /* served when it next runs */
+out:
+    tvm_free(a);
+    sched_free(s);
+}
+
+/* Two S-mode harts on two workers fence each other through the built-in
+ * SBI as fast as they can: no deadlock (each counts as done while the other
+ * waits inside its own ecall), both make progress. */
+static void sched_sbi_fences(void)
+{
+    struct sched *s = mksched(2);
+    struct tvm *a = tvm_new(2, p_fence, 12);
+    CHECK(s && a);
+    if (!s || !a)
+        goto out;
+    for (unsigned i = 0; i < 2; i++) {
+        struct rv_hart *h = board_hart(a->b, i);
+        rv_hart_reset(h, RAM);
+        rv_hart_boot_supervisor(h, RAM, 0);
+        h->x[A4] = 1ull << (1 - i);
+        h->x[S1] = RAM + 0x10000 + 64 * i;
+    }
+    CHECK_EQ(tvm_attach(a, s, 0, 0), 0);
+    sched_vm_resume(a->sv);
+    uint64_t end = mono_ns() + 5000000000ull;
+    while ((counter(a, 0) < 20000 || counter(a, 1) < 20000) && mono_ns() < end)
+        sleep_ns(2000000);
+    printf("  mutual SBI fences: %llu and %llu calls\n", (unsigned long long)counter(a, 0),
+           (unsigned long long)counter(a, 1));
+    CHECK(counter(a, 0) >= 20000 && counter(a, 1) >= 20000);
+out:
+    tvm_free(a);
+    sched_free(s);
+}
+
+/* Bad parameters are refused with a message. */
+static void sched_bad_params(void)
+{
+    struct disco_err err;
+    err_clear(&err);
+    struct sched_config c = {.workers = SCHED_MAX_WORKERS + 1};
+    CHECK(sched_new(&c, &err) == NULL);
+    CHECK(err.msg[0] != 0);
+    struct sched *s = mksched(1);
+    if (!s)
+        return;
+    struct sched_vm_params p = {.harts = NULL, .nharts = 0};
+    err_clear(&err);
+    CHECK(sched_vm_add(s, &p, &err) == NULL);
+    CHECK(err.msg[0] != 0);
+    sched_free(s);
+}
+
+int main(void)
+{
+    RUN(sched_bad_params);
+    RUN(sched_wake_irq);
+    RUN(sched_wake_timer);
+    RUN(sched_ipi);
+    RUN(sched_pause_stops);
+    RUN(sched_fence_running);
+    RUN(sched_sbi_fences);
+    RUN(sched_idle_cost);
+    RUN(sched_cap);
+    RUN(sched_weights);
+    T_EXIT();
+}
