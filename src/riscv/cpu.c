@@ -1,23 +1,30 @@
 /* The hart: lifecycle, decoded-page cache and the run loop.
  *
- * Run loop structure (one function, computed-goto dispatch):
+ * Run loop structure (one function, computed-goto dispatch on d->xop):
  *   irq_check: account retired instructions, serve exit/flush requests,
- *              take a pending interrupt, start a new chunk of at most CHUNK
+ *              take a pending interrupt, start a new chunk of about CHUNK
  *              instructions (or return RV_EXIT_BUDGET);
  *   lookup:    translate pc through the fetch TLB to a decoded page (the
  *              "block"), then dispatch slot after slot. Leaving the page,
  *              a trap, or anything that changes the execution context
  *              returns to lookup / irq_check.
+ * Counting: entering a straight-line run (ENTER, lookup) charges its whole
+ * length (d->run) to the chunk budget n; the budget is checked only there.
+ * SYNC makes pc and instret exact in the middle of a run (before anything
+ * that may trap or read instret), `trapped` and END_BLOCK give back the
+ * part of the run that did not execute.
  * Instructions that are not in a decoded page (a 32-bit instruction that
  * straddles two pages, code in MMIO or in memory the codemap does not
  * cover) are fetched through the MMU, decoded into p->tmp and executed
- * once ("temp mode": in-page jumps are disabled by cur_vpn = ~0). */
+ * once ("temp mode": in-page jumps are disabled by cur_vpn = ~0, and the
+ * in-page forms of finish_decode are not used). */
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "riscv/cpu_priv.h"
 
-#define CHUNK 1024 /* instructions between interrupt / timer checks */
+#define CHUNK 1024 /* instructions between interrupt / timer checks (checked
+                    * at the end of a run, so a chunk may run over) */
 
 /* ---- decoded pages ------------------------------------------------------ */
 
@@ -25,6 +32,7 @@ static void dp_reset(struct rv_hart *h, struct dpage *dp)
 {
     memset(dp->slot, 0, sizeof(dp->slot[0]) * DP_SLOTS);
     dp->slot[DP_SLOTS].op = OP_PAGE_END;
+    dp->slot[DP_SLOTS].xop = XOP_PAGE_END;
     dp->gen = rv_codemap_mark_code(h->codemap, dp->genp, h, dp->pa);
     dp->epoch = h->p->epoch;
 }
@@ -89,6 +97,169 @@ static void serve_flush(struct rv_hart *h)
         rv_icache_flush(h);
 }
 
+/* ---- runs ---------------------------------------------------------------- */
+
+/* Does op end a straight-line run (control transfer, or an op that always
+ * leaves the block)? */
+static bool ends_run(unsigned op)
+{
+    switch (op & ~OP_C) {
+    case OP_JAL: case OP_JALR:
+    case OP_BEQ: case OP_BNE: case OP_BLT: case OP_BGE: case OP_BLTU: case OP_BGEU:
+    case OP_ECALL: case OP_EBREAK: case OP_MRET: case OP_SRET: case OP_WFI:
+    case OP_FENCE_I: case OP_SFENCE_VMA: case OP_ILLEGAL:
+        return true;
+    }
+    return false;
+}
+
+/* rv_decode's op (with OP_C) -> handler */
+static const uint8_t xmap[256] = {
+#define RV_XMAP4(n) [OP_##n] = XOP_##n,
+#define RV_XMAPC(n) [OP_##n | OP_C] = XOPC_##n,
+    RV_OPS(RV_XMAP4) RV_COPS(RV_XMAPC)
+#undef RV_XMAP4
+#undef RV_XMAPC
+};
+
+/* Pick the handler of a freshly decoded instruction. slot: its slot in a
+ * decoded page, or -1 for the temp slots (no in-page forms there). The
+ * forms for rd = x0 are not optional: the general handlers of loads and
+ * jumps write x[rd] without restoring x[0]. */
+static void finish_decode(struct dinsn *d, int slot)
+{
+    bool c = d->op & OP_C;
+    unsigned x = xmap[d->op];
+    int32_t delta = d->imm >> 1; /* jumps: target slot - this slot */
+    bool in_page = slot >= 0 && slot + delta >= 0 && slot + delta < DP_SLOTS;
+#define XF(n) (c ? XOPC_##n : XOP_##n)
+    switch (d->op & ~OP_C) {
+    case OP_BEQ: if (in_page) x = XF(BEQ_L); break;
+    case OP_BNE: if (in_page) x = XF(BNE_L); break;
+    case OP_BLT: if (in_page) x = XF(BLT_L); break;
+    case OP_BGE: if (in_page) x = XF(BGE_L); break;
+    case OP_BLTU: if (in_page) x = XF(BLTU_L); break;
+    case OP_BGEU: if (in_page) x = XF(BGEU_L); break;
+    case OP_JAL:
+        if (in_page)
+            x = d->rd ? XF(JAL_L) : XF(J_L);
+        else if (!d->rd)
+            x = XF(J);
+        break;
+    case OP_JALR:
+        if (!d->rd)
+            x = XF(JR);
+        break;
+    case OP_LB: case OP_LH: case OP_LW: case OP_LD: case OP_LBU: case OP_LHU: case OP_LWU:
+        if (!d->rd)
+            x = XF(LOAD_X0);
+        break;
+    case OP_ADDI:
+        if (!d->rs1)
+            x = XF(LI);
+        else if (!d->imm)
+            x = XF(MV);
+        break;
+    case OP_ADD:
+        if (!d->rs1) {
+            x = XF(MV);
+            d->rs1 = d->rs2;
+        } else if (!d->rs2) {
+            x = XF(MV);
+        }
+        break;
+    }
+#undef XF
+    if (x == XOP_UNDEC) /* not produced by rv_decode */
+        x = c ? XOPC_ILLEGAL : XOP_ILLEGAL;
+    d->xop = (uint16_t)x;
+    d->aux = delta;
+}
+
+/* The plain form of an xop: XOP_<op> of its own op; for a pair, of its
+ * first instruction. */
+static const uint16_t xkind[XOP__COUNT] = {
+#define RV_XK4(n) [XOP_##n] = XOP_##n,
+#define RV_XKC(n) [XOPC_##n] = XOP_##n,
+#define RV_XKP(a, b)                                                           \
+    [XOP_P_##a##_##b] = XOP_##a, [XOP_P_##a##_##b + 1] = XOP_##a,              \
+    [XOP_P_##a##_##b + 2] = XOP_##a, [XOP_P_##a##_##b + 3] = XOP_##a,
+    RV_OPS(RV_XK4) RV_COPS(RV_XKC) RV_XOPS(RV_XK4) RV_XOPS(RV_XKC) RV_PAIRS(RV_XKP)
+#undef RV_XK4
+#undef RV_XKC
+#undef RV_XKP
+};
+
+/* The pair handler for plain forms a then b (first of its four), or 0. */
+static unsigned pair_xop(unsigned a, unsigned b)
+{
+#define RV_PAIR_IF(pa, pb)                                                     \
+    if (a == XOP_##pa && b == XOP_##pb)                                        \
+        return XOP_P_##pa##_##pb;
+    RV_PAIRS(RV_PAIR_IF)
+#undef RV_PAIR_IF
+    return 0;
+}
+
+/* Fuse slot s with the instruction after it when RV_PAIRS has the pair.
+ * Each slot decides on its own: executing the pair skips the second slot,
+ * which keeps its own handler for jumps that land on it. */
+static void fuse(struct dinsn *base, unsigned s)
+{
+    struct dinsn *d = &base[s];
+    unsigned t = s + ((d->op & OP_C) ? 1 : 2);
+    if (t >= DP_SLOTS)
+        return;
+    unsigned px = pair_xop(xkind[d->xop], xkind[base[t].xop]);
+    if (px)
+        d->xop = (uint16_t)(px + ((d->op & OP_C) ? 2 : 0) + ((base[t].op & OP_C) ? 1 : 0));
+}
+
+/* Decode the run that starts at slot s0 of a page whose bytes are at host:
+ * every slot up to the next run end, the page end, or a slot that is
+ * already decoded (whose run continues this one), then set `run` of the
+ * new slots. A 32-bit instruction in the last slot becomes OP_CROSS, with
+ * run 0: it is executed from the temp slots, which count it. */
+static void decode_run(struct dinsn *base, const uint8_t *host, unsigned s0)
+{
+    unsigned s = s0, cnt = 0, tail = 0;
+    while (s < DP_SLOTS) {
+        struct dinsn *d = &base[s];
+        if (d->op != OP_UNDEC) {
+            tail = d->run;
+            break;
+        }
+        unsigned off = s << 1;
+        uint16_t lo;
+        memcpy(&lo, host + off, 2);
+        if ((lo & 3) == 3) {
+            if (off == PG_SIZE - 2) {
+                d->op = OP_CROSS;
+                d->xop = XOP_CROSS;
+                d->run = 0;
+                break;
+            }
+            uint32_t insn;
+            memcpy(&insn, host + off, 4);
+            rv_decode(insn, d);
+        } else {
+            rv_decode(lo, d);
+        }
+        finish_decode(d, (int)s);
+        cnt++;
+        if (ends_run(d->op))
+            break;
+        s += (d->op & OP_C) ? 1 : 2;
+    }
+    unsigned r = cnt + tail;
+    s = s0;
+    for (unsigned i = 0; i < cnt; i++) {
+        base[s].run = (uint16_t)r--;
+        fuse(base, s);
+        s += (base[s].op & OP_C) ? 1 : 2;
+    }
+}
+
 /* ---- the run loop -------------------------------------------------------- */
 
 static int run(struct rv_hart *h, int64_t left)
@@ -100,58 +271,89 @@ static int run(struct rv_hart *h, int64_t left)
     uint64_t page_va = 0, cur_vpn = 0;
     struct tlbe *tlb_r = NULL, *tlb_w = NULL;
     int64_t n = 0, n0 = 0;
-    unsigned op_ = 0;
 
-    static const void *const labels[256] = {
-#define RV_OP_LABEL(name) [OP_##name] = &&L_##name, [OP_##name | OP_C] = &&L_##name,
-        RV_OPS(RV_OP_LABEL)
-#undef RV_OP_LABEL
+    /* Handlers by xop: L_<op> for the 32-bit form, Lc_<op> for the 16-bit
+     * one, so that the hot handlers know their length at compile time: the
+     * next slot then does not depend on a loaded byte, which keeps a load
+     * off the dispatch critical path. */
+    static const void *const labels[XOP__COUNT] = {
+#define RV_LABEL4(n) [XOP_##n] = &&L_##n,
+#define RV_LABELC(n) [XOPC_##n] = &&Lc_##n,
+#define RV_LABELP(a, b)                                                        \
+        [XOP_P_##a##_##b] = &&LP_##a##_##b##_44, [XOP_P_##a##_##b + 1] = &&LP_##a##_##b##_42, \
+        [XOP_P_##a##_##b + 2] = &&LP_##a##_##b##_24, [XOP_P_##a##_##b + 3] = &&LP_##a##_##b##_22,
+        RV_OPS(RV_LABEL4) RV_COPS(RV_LABELC) RV_XOPS(RV_LABEL4) RV_XOPS(RV_LABELC)
+        RV_PAIRS(RV_LABELP)
+#undef RV_LABEL4
+#undef RV_LABELC
+#undef RV_LABELP
     };
 
-#define DISPATCH()                                                             \
-    do {                                                                       \
-        op_ = d->op;                                                           \
-        goto *labels[op_];                                                     \
-    } while (0)
+#define DISPATCH() goto *labels[d->xop]
 #define PC() (page_va + ((uint64_t)(d - base) << 1))
-#define ILEN() (4u - ((op_ >> 7) << 1))
-#define ADVANCE() (d += 2 - (op_ >> 7))
+/* length of the current instruction, read from the slot (cold handlers) */
+#define DLEN() ((d->op & OP_C) ? 2u : 4u)
+/* Instruction counting: n is the chunk's budget left, charged with a
+ * whole run (d->run) when the run is entered, so within a run the
+ * instructions retired since n0 are n0 - n - d->run. NEXT stays in the
+ * run; ENTER starts the run at d (budget check, charge, dispatch). */
 #define NEXT()                                                                 \
     do {                                                                       \
-        ADVANCE();                                                             \
-        if (unlikely(--n <= 0))                                                \
-            goto chunk_end;                                                    \
+        d += IL / 2;                                                           \
         DISPATCH();                                                            \
+    } while (0)
+#define ENTER()                                                                \
+    do {                                                                       \
+        if (unlikely(n <= 0))                                                  \
+            goto chunk_end;                                                    \
+        n -= d->run;                                                           \
+        DISPATCH();                                                            \
+    } while (0)
+/* not-taken branch: the next slot starts a run */
+#define FALLTHROUGH()                                                          \
+    do {                                                                       \
+        d += IL / 2;                                                           \
+        ENTER();                                                               \
     } while (0)
 #define JUMP(target)                                                           \
     do {                                                                       \
         uint64_t t_ = (target);                                                \
         if (likely((t_ >> PG_SHIFT) == cur_vpn)) {                             \
             d = base + ((t_ & (PG_SIZE - 1)) >> 1);                            \
-            if (unlikely(--n <= 0))                                            \
-                goto chunk_end;                                                \
-            DISPATCH();                                                        \
+            ENTER();                                                           \
         }                                                                      \
         h->pc = t_;                                                            \
-        if (unlikely(--n <= 0))                                                \
-            goto irq_check;                                                    \
         goto lookup;                                                           \
     } while (0)
-/* Retire the current instruction and leave the block. */
+/* Retire the current instruction and leave the block: give back the
+ * charge for the rest of the run. */
 #define END_BLOCK(label)                                                       \
     do {                                                                       \
-        ADVANCE();                                                             \
-        n--;                                                                   \
+        n += d->run - 1;                                                       \
+        d += IL / 2;                                                           \
         h->pc = PC();                                                          \
         goto label;                                                            \
     } while (0)
+/* Make h->pc and h->instret exact before the current instruction (which
+ * may trap or read instret); afterwards n0 - n - d->run is 0. A trap then
+ * goes to `trapped`, which gives back the rest of the run. */
 #define SYNC()                                                                 \
     do {                                                                       \
+        int64_t k_ = n0 - n - d->run;                                          \
         h->pc = PC();                                                          \
-        h->instret += (uint64_t)(n0 - n);                                      \
-        left -= n0 - n;                                                        \
-        n0 = n;                                                                \
+        h->instret += (uint64_t)k_;                                            \
+        left -= k_;                                                            \
+        n0 = n + d->run;                                                       \
     } while (0)
+/* Handlers (every body ends in a goto). H4: an op without a 16-bit form.
+ * H2: one instance per length (IL is a constant). H1: both lengths share
+ * one instance (IL read from the slot), for cold ops. */
+#define H4(name, ...) L_##name : { enum { IL = 4 }; __VA_ARGS__ }
+#define H2(name, ...)                                                          \
+    L_##name : { enum { IL = 4 }; __VA_ARGS__ }                                \
+    Lc_##name : { enum { IL = 2 }; __VA_ARGS__ }
+#define H1(name, ...)                                                          \
+    L_##name : Lc_##name : { const unsigned IL = DLEN(); (void)IL; __VA_ARGS__ }
 #define RD (d->rd)
 #define RS1 (x[d->rs1])
 #define RS2 (x[d->rs2])
@@ -181,8 +383,9 @@ irq_check:
     n = n0 = left < CHUNK ? left : CHUNK;
 
 lookup: {
-    if (unlikely(atomic_load_explicit(&h->flush_request, memory_order_relaxed) |
-                 atomic_load_explicit(&h->exit_request, memory_order_relaxed)))
+    if (unlikely(n <= 0 ||
+                 (atomic_load_explicit(&h->flush_request, memory_order_relaxed) |
+                  atomic_load_explicit(&h->exit_request, memory_order_relaxed))))
         goto irq_check;
     uint64_t pc = h->pc;
     struct tlbe *fe = &p->tlb[p->fidx][ACC_X][(pc >> PG_SHIFT) & TLB_MASK];
@@ -209,6 +412,7 @@ lookup: {
     tlb_r = p->tlb[p->didx][ACC_R];
     tlb_w = p->tlb[p->didx][ACC_W];
     d = base + ((pc & (PG_SIZE - 1)) >> 1);
+    n -= d->run;
     DISPATCH();
 }
 
@@ -222,7 +426,11 @@ step_slow: {
     uint32_t insn = (uint32_t)hi << 16 | lo;
     p->tmp_raw = (lo & 3) == 3 ? insn : lo;
     rv_decode(insn, &p->tmp[0]);
+    finish_decode(&p->tmp[0], -1);
+    p->tmp[0].run = 1;
     p->tmp[1].op = p->tmp[2].op = OP_TEMP_END;
+    p->tmp[1].xop = p->tmp[2].xop = XOP_TEMP_END;
+    p->tmp[1].run = p->tmp[2].run = 0;
     base = p->tmp;
     page_va = pc;
     cur_vpn = ~0ull;
@@ -230,17 +438,20 @@ step_slow: {
     tlb_r = p->tlb[p->didx][ACC_R];
     tlb_w = p->tlb[p->didx][ACC_W];
     d = base;
+    n -= d->run;
     DISPATCH();
 }
 
 trapped:
+    n = n0; /* SYNC was done at the trapping instruction */
     goto lookup;
 
 illegal: {
+    SYNC();
     uint64_t raw;
     if (host) {
         uint32_t w = 0;
-        memcpy(&w, host + ((d - base) << 1), ILEN());
+        memcpy(&w, host + ((d - base) << 1), DLEN());
         raw = w;
     } else {
         raw = p->tmp_raw;
@@ -250,61 +461,63 @@ illegal: {
     goto trapped;
 }
 
-L_UNDEC: {
-    unsigned off = (unsigned)(d - base) << 1;
-    uint16_t lo;
-    memcpy(&lo, host + off, 2);
-    if ((lo & 3) == 3) {
-        if (off == PG_SIZE - 2) {
-            d->op = OP_CROSS;
-        } else {
-            uint32_t insn;
-            memcpy(&insn, host + off, 4);
-            rv_decode(insn, d);
-        }
-    } else {
-        rv_decode(lo, d);
-    }
+/* Only reached when a run is entered (decode_run decodes whole runs), so
+ * the run was charged 0: charge it now. */
+H4(UNDEC, {
+    decode_run(base, host, (unsigned)(d - base));
+    n -= d->run;
     DISPATCH();
-}
-L_CROSS:
-    h->pc = PC();
-    goto step_slow;
-L_PAGE_END:
-L_TEMP_END:
-    h->pc = PC();
-    goto lookup;
-L_ILLEGAL:
-    h->pc = PC();
-    rv_take_trap(h, EXC_ILLEGAL, (uint32_t)d->imm);
-    goto trapped;
-L_NOP:
-    NEXT();
+})
+H4(CROSS, h->pc = PC(); goto step_slow;)
+H4(PAGE_END, h->pc = PC(); goto lookup;)
+H4(TEMP_END, h->pc = PC(); goto lookup;)
+H1(ILLEGAL, SYNC(); rv_take_trap(h, EXC_ILLEGAL, (uint32_t)d->imm); goto trapped;)
+H2(NOP, NEXT();)
 
     /* ---- RV64I ---- */
-L_LUI: x[RD] = (uint64_t)IMM; NEXT();
-L_AUIPC: x[RD] = PC() + (uint64_t)IMM; NEXT();
-L_JAL: {
+#define E_LUI x[RD] = (uint64_t)IMM;
+H2(LUI, E_LUI NEXT();)
+#define E_AUIPC x[RD] = PC() + (uint64_t)IMM;
+H4(AUIPC, E_AUIPC NEXT();)
+/* rd != 0 here: rd = 0 forms are J / JR */
+H2(JAL, {
     uint64_t pc = PC();
-    x[RD] = pc + ILEN();
-    x[0] = 0;
+    x[RD] = pc + IL;
     JUMP(pc + (uint64_t)IMM);
-}
-L_JALR: {
+})
+H2(JALR, {
     uint64_t pc = PC();
     uint64_t t = (RS1 + (uint64_t)IMM) & ~1ull;
-    x[RD] = pc + ILEN();
-    x[0] = 0;
+    x[RD] = pc + IL;
     JUMP(t);
-}
-L_BEQ: if (RS1 == RS2) JUMP(PC() + (uint64_t)IMM); NEXT();
-L_BNE: if (RS1 != RS2) JUMP(PC() + (uint64_t)IMM); NEXT();
-L_BLT: if ((int64_t)RS1 < (int64_t)RS2) JUMP(PC() + (uint64_t)IMM); NEXT();
-L_BGE: if ((int64_t)RS1 >= (int64_t)RS2) JUMP(PC() + (uint64_t)IMM); NEXT();
-L_BLTU: if (RS1 < RS2) JUMP(PC() + (uint64_t)IMM); NEXT();
-L_BGEU: if (RS1 >= RS2) JUMP(PC() + (uint64_t)IMM); NEXT();
+})
+H2(J, JUMP(PC() + (uint64_t)IMM);)
+H2(JR, JUMP((RS1 + (uint64_t)IMM) & ~1ull);)
+/* in-page forms: aux = target slot - this slot */
+H2(JAL_L, x[RD] = PC() + IL; d += d->aux; ENTER();)
+H2(J_L, d += d->aux; ENTER();)
+#define BRANCH_L(cond)                                                         \
+    do {                                                                       \
+        if (cond) {                                                            \
+            d += d->aux;                                                       \
+            ENTER();                                                           \
+        }                                                                      \
+        FALLTHROUGH();                                                         \
+    } while (0)
+H2(BEQ_L, BRANCH_L(RS1 == RS2);)
+H2(BNE_L, BRANCH_L(RS1 != RS2);)
+H2(BLT_L, BRANCH_L((int64_t)RS1 < (int64_t)RS2);)
+H2(BGE_L, BRANCH_L((int64_t)RS1 >= (int64_t)RS2);)
+H2(BLTU_L, BRANCH_L(RS1 < RS2);)
+H2(BGEU_L, BRANCH_L(RS1 >= RS2);)
+H2(BEQ, if (RS1 == RS2) JUMP(PC() + (uint64_t)IMM); FALLTHROUGH();)
+H2(BNE, if (RS1 != RS2) JUMP(PC() + (uint64_t)IMM); FALLTHROUGH();)
+H4(BLT, if ((int64_t)RS1 < (int64_t)RS2) JUMP(PC() + (uint64_t)IMM); FALLTHROUGH();)
+H4(BGE, if ((int64_t)RS1 >= (int64_t)RS2) JUMP(PC() + (uint64_t)IMM); FALLTHROUGH();)
+H4(BLTU, if (RS1 < RS2) JUMP(PC() + (uint64_t)IMM); FALLTHROUGH();)
+H4(BGEU, if (RS1 >= RS2) JUMP(PC() + (uint64_t)IMM); FALLTHROUGH();)
 
-#define LOAD(T, SZ)                                                            \
+#define LOAD_E(T, SZ)                                                          \
     {                                                                          \
         uint64_t va = RS1 + (uint64_t)IMM;                                     \
         struct tlbe *e = &tlb_r[(va >> PG_SHIFT) & TLB_MASK];                  \
@@ -319,18 +532,24 @@ L_BGEU: if (RS1 >= RS2) JUMP(PC() + (uint64_t)IMM); NEXT();
                 goto trapped;                                                  \
             x[RD] = (uint64_t)(int64_t)(T)v;                                   \
         }                                                                      \
-        x[0] = 0;                                                              \
-        NEXT();                                                                \
     }
-L_LB: LOAD(int8_t, 1)
-L_LH: LOAD(int16_t, 2)
-L_LW: LOAD(int32_t, 4)
-L_LD: LOAD(int64_t, 8)
-L_LBU: LOAD(uint8_t, 1)
-L_LHU: LOAD(uint16_t, 2)
-L_LWU: LOAD(uint32_t, 4)
+#define E_LB LOAD_E(int8_t, 1)
+H4(LB, E_LB NEXT();)
+#define E_LH LOAD_E(int16_t, 2)
+H4(LH, E_LH NEXT();)
+#define E_LW LOAD_E(int32_t, 4)
+H2(LW, E_LW NEXT();)
+#define E_LD LOAD_E(int64_t, 8)
+H2(LD, E_LD NEXT();)
+#define E_LBU LOAD_E(uint8_t, 1)
+H4(LBU, E_LBU NEXT();)
+#define E_LHU LOAD_E(uint16_t, 2)
+H4(LHU, E_LHU NEXT();)
+#define E_LWU LOAD_E(uint32_t, 4)
+H4(LWU, E_LWU NEXT();)
 
-#define STORE(T, SZ, VAL)                                                      \
+#define STORE(T, SZ, VAL) STORE_E(T, SZ, VAL) NEXT();
+#define STORE_E(T, SZ, VAL)                                                    \
     {                                                                          \
         uint64_t va = RS1 + (uint64_t)IMM;                                     \
         struct tlbe *e = &tlb_w[(va >> PG_SHIFT) & TLB_MASK];                  \
@@ -345,109 +564,184 @@ L_LWU: LOAD(uint32_t, 4)
             if (r_ > 0)                                                        \
                 END_BLOCK(lookup);                                             \
         }                                                                      \
-        NEXT();                                                                \
     }
-L_SB: STORE(uint8_t, 1, RS2)
-L_SH: STORE(uint16_t, 2, RS2)
-L_SW: STORE(uint32_t, 4, RS2)
-L_SD: STORE(uint64_t, 8, RS2)
+/* a load into x0: the access happens (it may trap or be MMIO), the value
+ * is dropped */
+H1(LOAD_X0, {
+    static const uint8_t size[8] = {
+        [OP_LB - OP_LB] = 1, [OP_LH - OP_LB] = 2, [OP_LW - OP_LB] = 4, [OP_LD - OP_LB] = 8,
+        [OP_LBU - OP_LB] = 1, [OP_LHU - OP_LB] = 2, [OP_LWU - OP_LB] = 4};
+    unsigned sz = size[(d->op & ~OP_C) - OP_LB];
+    uint64_t va = RS1 + (uint64_t)IMM, v;
+    SYNC();
+    if (rv_load_slow(h, va, sz, &v))
+        goto trapped;
+    NEXT();
+})
 
-L_ADDI: x[RD] = RS1 + (uint64_t)IMM; NEXT();
-L_SLTI: x[RD] = (int64_t)RS1 < IMM; NEXT();
-L_SLTIU: x[RD] = RS1 < (uint64_t)IMM; NEXT();
-L_XORI: x[RD] = RS1 ^ (uint64_t)IMM; NEXT();
-L_ORI: x[RD] = RS1 | (uint64_t)IMM; NEXT();
-L_ANDI: x[RD] = RS1 & (uint64_t)IMM; NEXT();
-L_SLLI: x[RD] = RS1 << (d->imm & 63); NEXT();
-L_SRLI: x[RD] = RS1 >> (d->imm & 63); NEXT();
-L_SRAI: x[RD] = (uint64_t)((int64_t)RS1 >> (d->imm & 63)); NEXT();
-L_ADD: x[RD] = RS1 + RS2; NEXT();
-L_SUB: x[RD] = RS1 - RS2; NEXT();
-L_SLL: x[RD] = RS1 << (RS2 & 63); NEXT();
-L_SLT: x[RD] = (int64_t)RS1 < (int64_t)RS2; NEXT();
-L_SLTU: x[RD] = RS1 < RS2; NEXT();
-L_XOR: x[RD] = RS1 ^ RS2; NEXT();
-L_SRL: x[RD] = RS1 >> (RS2 & 63); NEXT();
-L_SRA: x[RD] = (uint64_t)((int64_t)RS1 >> (RS2 & 63)); NEXT();
-L_OR: x[RD] = RS1 | RS2; NEXT();
-L_AND: x[RD] = RS1 & RS2; NEXT();
+#define E_SB STORE_E(uint8_t, 1, RS2)
+H4(SB, E_SB NEXT();)
+#define E_SH STORE_E(uint16_t, 2, RS2)
+H4(SH, E_SH NEXT();)
+#define E_SW STORE_E(uint32_t, 4, RS2)
+H2(SW, E_SW NEXT();)
+#define E_SD STORE_E(uint64_t, 8, RS2)
+H2(SD, E_SD NEXT();)
+
+#define E_ADDI x[RD] = RS1 + (uint64_t)IMM;
+H2(ADDI, E_ADDI NEXT();)
+#define E_LI x[RD] = (uint64_t)IMM;
+H2(LI, E_LI NEXT();)
+#define E_MV x[RD] = RS1;
+H2(MV, E_MV NEXT();)
+#define E_SLTI x[RD] = (int64_t)RS1 < IMM;
+H4(SLTI, E_SLTI NEXT();)
+#define E_SLTIU x[RD] = RS1 < (uint64_t)IMM;
+H4(SLTIU, E_SLTIU NEXT();)
+#define E_XORI x[RD] = RS1 ^ (uint64_t)IMM;
+H4(XORI, E_XORI NEXT();)
+#define E_ORI x[RD] = RS1 | (uint64_t)IMM;
+H4(ORI, E_ORI NEXT();)
+#define E_ANDI x[RD] = RS1 & (uint64_t)IMM;
+H2(ANDI, E_ANDI NEXT();)
+#define E_SLLI x[RD] = RS1 << (d->imm & 63);
+H2(SLLI, E_SLLI NEXT();)
+#define E_SRLI x[RD] = RS1 >> (d->imm & 63);
+H2(SRLI, E_SRLI NEXT();)
+#define E_SRAI x[RD] = (uint64_t)((int64_t)RS1 >> (d->imm & 63));
+H2(SRAI, E_SRAI NEXT();)
+#define E_ADD x[RD] = RS1 + RS2;
+H2(ADD, E_ADD NEXT();)
+#define E_SUB x[RD] = RS1 - RS2;
+H2(SUB, E_SUB NEXT();)
+#define E_SLL x[RD] = RS1 << (RS2 & 63);
+H4(SLL, E_SLL NEXT();)
+#define E_SLT x[RD] = (int64_t)RS1 < (int64_t)RS2;
+H4(SLT, E_SLT NEXT();)
+#define E_SLTU x[RD] = RS1 < RS2;
+H4(SLTU, E_SLTU NEXT();)
+#define E_XOR x[RD] = RS1 ^ RS2;
+H2(XOR, E_XOR NEXT();)
+#define E_SRL x[RD] = RS1 >> (RS2 & 63);
+H4(SRL, E_SRL NEXT();)
+#define E_SRA x[RD] = (uint64_t)((int64_t)RS1 >> (RS2 & 63));
+H4(SRA, E_SRA NEXT();)
+#define E_OR x[RD] = RS1 | RS2;
+H2(OR, E_OR NEXT();)
+#define E_AND x[RD] = RS1 & RS2;
+H2(AND, E_AND NEXT();)
 #define SX32(v) ((uint64_t)(int64_t)(int32_t)(uint32_t)(v))
-L_ADDIW: x[RD] = SX32(RS1 + (uint64_t)IMM); NEXT();
-L_SLLIW: x[RD] = SX32((uint32_t)RS1 << (d->imm & 31)); NEXT();
-L_SRLIW: x[RD] = SX32((uint32_t)RS1 >> (d->imm & 31)); NEXT();
-L_SRAIW: x[RD] = (uint64_t)(int64_t)((int32_t)(uint32_t)RS1 >> (d->imm & 31)); NEXT();
-L_ADDW: x[RD] = SX32(RS1 + RS2); NEXT();
-L_SUBW: x[RD] = SX32(RS1 - RS2); NEXT();
-L_SLLW: x[RD] = SX32((uint32_t)RS1 << (RS2 & 31)); NEXT();
-L_SRLW: x[RD] = SX32((uint32_t)RS1 >> (RS2 & 31)); NEXT();
-L_SRAW: x[RD] = (uint64_t)(int64_t)((int32_t)(uint32_t)RS1 >> (RS2 & 31)); NEXT();
+#define E_ADDIW x[RD] = SX32(RS1 + (uint64_t)IMM);
+H2(ADDIW, E_ADDIW NEXT();)
+#define E_SLLIW x[RD] = SX32((uint32_t)RS1 << (d->imm & 31));
+H4(SLLIW, E_SLLIW NEXT();)
+#define E_SRLIW x[RD] = SX32((uint32_t)RS1 >> (d->imm & 31));
+H4(SRLIW, E_SRLIW NEXT();)
+#define E_SRAIW x[RD] = (uint64_t)(int64_t)((int32_t)(uint32_t)RS1 >> (d->imm & 31));
+H4(SRAIW, E_SRAIW NEXT();)
+#define E_ADDW x[RD] = SX32(RS1 + RS2);
+H2(ADDW, E_ADDW NEXT();)
+#define E_SUBW x[RD] = SX32(RS1 - RS2);
+H2(SUBW, E_SUBW NEXT();)
+#define E_SLLW x[RD] = SX32((uint32_t)RS1 << (RS2 & 31));
+H4(SLLW, E_SLLW NEXT();)
+#define E_SRLW x[RD] = SX32((uint32_t)RS1 >> (RS2 & 31));
+H4(SRLW, E_SRLW NEXT();)
+#define E_SRAW x[RD] = (uint64_t)(int64_t)((int32_t)(uint32_t)RS1 >> (RS2 & 31));
+H4(SRAW, E_SRAW NEXT();)
+
+    /* ---- pairs (RV_PAIRS): both instructions, one dispatch. d points at
+     * the instruction being executed, so traps, SYNC and END_BLOCK in the
+     * second one see it as usual. ---- */
+#define PAIR_BODY(A, LA, B, LB)                                                \
+    {                                                                          \
+        {                                                                      \
+            enum { IL = LA };                                                  \
+            E_##A                                                              \
+        }                                                                      \
+        d += LA / 2;                                                           \
+        {                                                                      \
+            enum { IL = LB };                                                  \
+            E_##B                                                              \
+        }                                                                      \
+        d += LB / 2;                                                           \
+        DISPATCH();                                                            \
+    }
+#define PAIR_HANDLERS(A, B)                                                    \
+    LP_##A##_##B##_44 : PAIR_BODY(A, 4, B, 4)                                  \
+    LP_##A##_##B##_42 : PAIR_BODY(A, 4, B, 2)                                  \
+    LP_##A##_##B##_24 : PAIR_BODY(A, 2, B, 4)                                  \
+    LP_##A##_##B##_22 : PAIR_BODY(A, 2, B, 2)
+    RV_PAIRS(PAIR_HANDLERS)
+#undef PAIR_HANDLERS
+#undef PAIR_BODY
 
     /* ---- M ---- */
-L_MUL: x[RD] = RS1 * RS2; NEXT();
-L_MULH: x[RD] = (uint64_t)(((__int128)(int64_t)RS1 * (__int128)(int64_t)RS2) >> 64); NEXT();
-L_MULHSU: x[RD] = (uint64_t)(((__int128)(int64_t)RS1 * (__int128)RS2) >> 64); NEXT();
-L_MULHU: x[RD] = (uint64_t)(((unsigned __int128)RS1 * RS2) >> 64); NEXT();
-L_DIV: {
+H4(MUL, x[RD] = RS1 * RS2; NEXT();)
+H4(MULH, x[RD] = (uint64_t)(((__int128)(int64_t)RS1 * (__int128)(int64_t)RS2) >> 64); NEXT();)
+H4(MULHSU, x[RD] = (uint64_t)(((__int128)(int64_t)RS1 * (__int128)RS2) >> 64); NEXT();)
+H4(MULHU, x[RD] = (uint64_t)(((unsigned __int128)RS1 * RS2) >> 64); NEXT();)
+H4(DIV, {
     int64_t a = (int64_t)RS1, b = (int64_t)RS2;
     x[RD] = b == 0 ? ~0ull : (a == INT64_MIN && b == -1) ? (uint64_t)a : (uint64_t)(a / b);
     NEXT();
-}
-L_DIVU: { uint64_t a = RS1, b = RS2; x[RD] = b == 0 ? ~0ull : a / b; NEXT(); }
-L_REM: {
+})
+H4(DIVU, { uint64_t a = RS1, b = RS2; x[RD] = b == 0 ? ~0ull : a / b; NEXT(); })
+H4(REM, {
     int64_t a = (int64_t)RS1, b = (int64_t)RS2;
     x[RD] = b == 0 ? (uint64_t)a : (a == INT64_MIN && b == -1) ? 0 : (uint64_t)(a % b);
     NEXT();
-}
-L_REMU: { uint64_t a = RS1, b = RS2; x[RD] = b == 0 ? a : a % b; NEXT(); }
-L_MULW: x[RD] = SX32((uint32_t)RS1 * (uint32_t)RS2); NEXT();
-L_DIVW: {
+})
+H4(REMU, { uint64_t a = RS1, b = RS2; x[RD] = b == 0 ? a : a % b; NEXT(); })
+H4(MULW, x[RD] = SX32((uint32_t)RS1 * (uint32_t)RS2); NEXT();)
+H4(DIVW, {
     int32_t a = (int32_t)(uint32_t)RS1, b = (int32_t)(uint32_t)RS2;
     x[RD] = b == 0 ? ~0ull : (a == INT32_MIN && b == -1) ? SX32(a) : SX32(a / b);
     NEXT();
-}
-L_DIVUW: {
+})
+H4(DIVUW, {
     uint32_t a = (uint32_t)RS1, b = (uint32_t)RS2;
     x[RD] = b == 0 ? ~0ull : SX32(a / b);
     NEXT();
-}
-L_REMW: {
+})
+H4(REMW, {
     int32_t a = (int32_t)(uint32_t)RS1, b = (int32_t)(uint32_t)RS2;
     x[RD] = b == 0 ? SX32(a) : (a == INT32_MIN && b == -1) ? 0 : SX32(a % b);
     NEXT();
-}
-L_REMUW: {
+})
+H4(REMUW, {
     uint32_t a = (uint32_t)RS1, b = (uint32_t)RS2;
     x[RD] = b == 0 ? SX32(a) : SX32(a % b);
     NEXT();
-}
+})
 
     /* ---- Zba / Zbb / Zbs ---- */
-L_SH1ADD: x[RD] = (RS1 << 1) + RS2; NEXT();
-L_SH2ADD: x[RD] = (RS1 << 2) + RS2; NEXT();
-L_SH3ADD: x[RD] = (RS1 << 3) + RS2; NEXT();
-L_ADD_UW: x[RD] = (uint64_t)(uint32_t)RS1 + RS2; NEXT();
-L_SH1ADD_UW: x[RD] = ((uint64_t)(uint32_t)RS1 << 1) + RS2; NEXT();
-L_SH2ADD_UW: x[RD] = ((uint64_t)(uint32_t)RS1 << 2) + RS2; NEXT();
-L_SH3ADD_UW: x[RD] = ((uint64_t)(uint32_t)RS1 << 3) + RS2; NEXT();
-L_SLLI_UW: x[RD] = (uint64_t)(uint32_t)RS1 << (d->imm & 63); NEXT();
-L_ANDN: x[RD] = RS1 & ~RS2; NEXT();
-L_ORN: x[RD] = RS1 | ~RS2; NEXT();
-L_XNOR: x[RD] = ~(RS1 ^ RS2); NEXT();
-L_MAX: x[RD] = (int64_t)RS1 > (int64_t)RS2 ? RS1 : RS2; NEXT();
-L_MAXU: x[RD] = RS1 > RS2 ? RS1 : RS2; NEXT();
-L_MIN: x[RD] = (int64_t)RS1 < (int64_t)RS2 ? RS1 : RS2; NEXT();
-L_MINU: x[RD] = RS1 < RS2 ? RS1 : RS2; NEXT();
+H4(SH1ADD, x[RD] = (RS1 << 1) + RS2; NEXT();)
+H4(SH2ADD, x[RD] = (RS1 << 2) + RS2; NEXT();)
+H4(SH3ADD, x[RD] = (RS1 << 3) + RS2; NEXT();)
+H4(ADD_UW, x[RD] = (uint64_t)(uint32_t)RS1 + RS2; NEXT();)
+H4(SH1ADD_UW, x[RD] = ((uint64_t)(uint32_t)RS1 << 1) + RS2; NEXT();)
+H4(SH2ADD_UW, x[RD] = ((uint64_t)(uint32_t)RS1 << 2) + RS2; NEXT();)
+H4(SH3ADD_UW, x[RD] = ((uint64_t)(uint32_t)RS1 << 3) + RS2; NEXT();)
+H4(SLLI_UW, x[RD] = (uint64_t)(uint32_t)RS1 << (d->imm & 63); NEXT();)
+H4(ANDN, x[RD] = RS1 & ~RS2; NEXT();)
+H4(ORN, x[RD] = RS1 | ~RS2; NEXT();)
+H4(XNOR, x[RD] = ~(RS1 ^ RS2); NEXT();)
+H4(MAX, x[RD] = (int64_t)RS1 > (int64_t)RS2 ? RS1 : RS2; NEXT();)
+H4(MAXU, x[RD] = RS1 > RS2 ? RS1 : RS2; NEXT();)
+H4(MIN, x[RD] = (int64_t)RS1 < (int64_t)RS2 ? RS1 : RS2; NEXT();)
+H4(MINU, x[RD] = RS1 < RS2 ? RS1 : RS2; NEXT();)
 #define ROL64(v, s) (((s) & 63) ? ((v) << ((s) & 63)) | ((v) >> (64 - ((s) & 63))) : (v))
 #define ROR64(v, s) (((s) & 63) ? ((v) >> ((s) & 63)) | ((v) << (64 - ((s) & 63))) : (v))
 #define ROL32(v, s) (((s) & 31) ? ((v) << ((s) & 31)) | ((v) >> (32 - ((s) & 31))) : (v))
 #define ROR32(v, s) (((s) & 31) ? ((v) >> ((s) & 31)) | ((v) << (32 - ((s) & 31))) : (v))
-L_ROL: { uint64_t a = RS1, s = RS2; x[RD] = ROL64(a, s); NEXT(); }
-L_ROR: { uint64_t a = RS1, s = RS2; x[RD] = ROR64(a, s); NEXT(); }
-L_RORI: { uint64_t a = RS1, s = (uint64_t)d->imm; x[RD] = ROR64(a, s); NEXT(); }
-L_ROLW: { uint32_t a = (uint32_t)RS1, s = (uint32_t)RS2; x[RD] = SX32(ROL32(a, s)); NEXT(); }
-L_RORW: { uint32_t a = (uint32_t)RS1, s = (uint32_t)RS2; x[RD] = SX32(ROR32(a, s)); NEXT(); }
-L_RORIW: { uint32_t a = (uint32_t)RS1, s = (uint32_t)d->imm; x[RD] = SX32(ROR32(a, s)); NEXT(); }
-L_ZBB_UN: {
+H4(ROL, { uint64_t a = RS1, s = RS2; x[RD] = ROL64(a, s); NEXT(); })
+H4(ROR, { uint64_t a = RS1, s = RS2; x[RD] = ROR64(a, s); NEXT(); })
+H4(RORI, { uint64_t a = RS1, s = (uint64_t)d->imm; x[RD] = ROR64(a, s); NEXT(); })
+H4(ROLW, { uint32_t a = (uint32_t)RS1, s = (uint32_t)RS2; x[RD] = SX32(ROL32(a, s)); NEXT(); })
+H4(RORW, { uint32_t a = (uint32_t)RS1, s = (uint32_t)RS2; x[RD] = SX32(ROR32(a, s)); NEXT(); })
+H4(RORIW, { uint32_t a = (uint32_t)RS1, s = (uint32_t)d->imm; x[RD] = SX32(ROR32(a, s)); NEXT(); })
+H4(ZBB_UN, {
     uint64_t a = RS1, r = 0;
     switch (d->imm) {
     case ZB_CLZ: r = a ? (uint64_t)__builtin_clzll(a) : 64; break;
@@ -468,21 +762,19 @@ L_ZBB_UN: {
     }
     x[RD] = r;
     NEXT();
-}
-L_BCLR: x[RD] = RS1 & ~(1ull << (RS2 & 63)); NEXT();
-L_BCLRI: x[RD] = RS1 & ~(1ull << (d->imm & 63)); NEXT();
-L_BEXT: x[RD] = (RS1 >> (RS2 & 63)) & 1; NEXT();
-L_BEXTI: x[RD] = (RS1 >> (d->imm & 63)) & 1; NEXT();
-L_BINV: x[RD] = RS1 ^ (1ull << (RS2 & 63)); NEXT();
-L_BINVI: x[RD] = RS1 ^ (1ull << (d->imm & 63)); NEXT();
-L_BSET: x[RD] = RS1 | (1ull << (RS2 & 63)); NEXT();
-L_BSETI: x[RD] = RS1 | (1ull << (d->imm & 63)); NEXT();
+})
+H4(BCLR, x[RD] = RS1 & ~(1ull << (RS2 & 63)); NEXT();)
+H4(BCLRI, x[RD] = RS1 & ~(1ull << (d->imm & 63)); NEXT();)
+H4(BEXT, x[RD] = (RS1 >> (RS2 & 63)) & 1; NEXT();)
+H4(BEXTI, x[RD] = (RS1 >> (d->imm & 63)) & 1; NEXT();)
+H4(BINV, x[RD] = RS1 ^ (1ull << (RS2 & 63)); NEXT();)
+H4(BINVI, x[RD] = RS1 ^ (1ull << (d->imm & 63)); NEXT();)
+H4(BSET, x[RD] = RS1 | (1ull << (RS2 & 63)); NEXT();)
+H4(BSETI, x[RD] = RS1 | (1ull << (d->imm & 63)); NEXT();)
 
     /* ---- system ---- */
-L_FENCE_I:
-    rv_icache_flush(h);
-    END_BLOCK(lookup);
-L_ECALL:
+H4(FENCE_I, rv_icache_flush(h); END_BLOCK(lookup);)
+H4(ECALL, {
     SYNC();
     if (h->priv == RV_PRIV_S && h->builtin_sbi && h->bus.sbi_call) {
         if (h->bus.sbi_call(h->bus.ctx, h)) {
@@ -492,34 +784,39 @@ L_ECALL:
     }
     rv_take_trap(h, (uint64_t)(EXC_ECALL_U + h->priv), 0);
     goto trapped;
-L_EBREAK:
-    h->pc = PC();
+})
+H1(EBREAK, {
+    SYNC();
     rv_take_trap(h, EXC_BREAKPOINT, h->pc);
     goto trapped;
-L_MRET:
+})
+H4(MRET, {
     if (h->priv != RV_PRIV_M)
         goto illegal;
-    n--;
+    n += d->run - 1;
     rv_do_mret(h);
     goto irq_check;
-L_SRET:
+})
+H4(SRET, {
     if (h->priv == RV_PRIV_U || (h->priv == RV_PRIV_S && (h->mstatus & MS_TSR)))
         goto illegal;
-    n--;
+    n += d->run - 1;
     rv_do_sret(h);
     goto irq_check;
-L_WFI:
+})
+H4(WFI, {
     if (h->priv == RV_PRIV_U || (h->priv < RV_PRIV_M && (h->mstatus & MS_TW)))
         goto illegal;
-    ADVANCE();
-    n--;
+    n += d->run - 1;
+    d += IL / 2;
     h->pc = PC();
     rv_update_timers(h);
     if (rv_mip_read(h) & __atomic_load_n(&p->mie, __ATOMIC_RELAXED))
         goto irq_check;
     h->instret += (uint64_t)(n0 - n);
     return RV_EXIT_WFI;
-L_SFENCE_VMA:
+})
+H4(SFENCE_VMA, {
     if (h->priv == RV_PRIV_U || (h->priv == RV_PRIV_S && (h->mstatus & MS_TVM)))
         goto illegal;
     if (d->rs1)
@@ -527,7 +824,8 @@ L_SFENCE_VMA:
     else
         rv_tlb_flush_vm(h);
     END_BLOCK(lookup);
-L_CSR: {
+})
+H4(CSR, {
     SYNC();
     int r = rv_csr_insn(h, d);
     if (r < 0)
@@ -536,12 +834,13 @@ L_CSR: {
     if (r > 0)
         END_BLOCK(irq_check);
     NEXT();
-}
+})
 
     /* ---- A ---- */
 L_LR_W:
 L_LR_D: {
-    unsigned sz = (op_ & 0x7f) == OP_LR_W ? 4 : 8;
+    enum { IL = 4 };
+    unsigned sz = (d->op & 0x7f) == OP_LR_W ? 4 : 8;
     uint64_t va = RS1;
     SYNC();
     void *ptr = rv_amo_ptr(h, va, sz, ACC_R, NULL);
@@ -561,7 +860,8 @@ L_LR_D: {
 }
 L_SC_W:
 L_SC_D: {
-    unsigned sz = (op_ & 0x7f) == OP_SC_W ? 4 : 8;
+    enum { IL = 4 };
+    unsigned sz = (d->op & 0x7f) == OP_SC_W ? 4 : 8;
     uint64_t va = RS1, val = RS2;
     SYNC();
     if (va & (sz - 1)) {
@@ -595,7 +895,8 @@ L_SC_D: {
 }
 L_AMO_W:
 L_AMO_D: {
-    bool w32 = (op_ & 0x7f) == OP_AMO_W;
+    enum { IL = 4 };
+    bool w32 = (d->op & 0x7f) == OP_AMO_W;
     uint64_t va = RS1, b = RS2, old;
     SYNC();
     _Atomic uint32_t *cw;
@@ -659,7 +960,7 @@ L_AMO_D: {
 }
 
     /* ---- F/D loads and stores, FP compute ---- */
-L_FLW: {
+H4(FLW, {
     if (!(h->mstatus & MS_FS))
         goto illegal;
     uint64_t va = RS1 + (uint64_t)IMM, v;
@@ -676,8 +977,8 @@ L_FLW: {
     h->f[RD] = 0xffffffff00000000ull | (uint32_t)v;
     rv_fs_set_dirty(h);
     NEXT();
-}
-L_FLD: {
+})
+H2(FLD, {
     if (!(h->mstatus & MS_FS))
         goto illegal;
     uint64_t va = RS1 + (uint64_t)IMM, v;
@@ -692,16 +993,18 @@ L_FLD: {
     h->f[RD] = v;
     rv_fs_set_dirty(h);
     NEXT();
-}
-L_FSW:
+})
+H4(FSW, {
     if (!(h->mstatus & MS_FS))
         goto illegal;
     STORE(uint32_t, 4, h->f[d->rs2])
-L_FSD:
+})
+H2(FSD, {
     if (!(h->mstatus & MS_FS))
         goto illegal;
     STORE(uint64_t, 8, h->f[d->rs2])
-L_FPOP: {
+})
+H4(FPOP, {
     if (!(h->mstatus & MS_FS))
         goto illegal;
     int r = rv_fpu_exec(h, (uint32_t)d->imm);
@@ -709,16 +1012,19 @@ L_FPOP: {
     if (r < 0)
         goto illegal;
     NEXT();
-}
+})
 
 #undef DISPATCH
 #undef PC
-#undef ILEN
-#undef ADVANCE
+#undef DLEN
 #undef NEXT
+#undef ENTER
+#undef FALLTHROUGH
 #undef JUMP
 #undef END_BLOCK
 #undef SYNC
+#undef H1
+#undef H2
 }
 
 /* ---- public API ----------------------------------------------------------- */

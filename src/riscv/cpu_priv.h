@@ -3,12 +3,24 @@
  * csr.c, mmu.c, trap.c and codemap.c. Nothing outside riscv/ includes this.
  *
  * Engine outline (see cpu.c for the run loop):
- *  - Code is decoded lazily into per-guest-PHYSICAL-page arrays of 8-byte
+ *  - Code is decoded lazily into per-guest-PHYSICAL-page arrays of 16-byte
  *    `struct dinsn` slots, one slot per 2-byte offset (2048 per page plus a
  *    PAGE_END sentinel). Execution walks a slot pointer through the page
  *    (TinyEMU style); a transfer leaving the page, a trap or a CSR write that
  *    changes the execution context ends the "block" and goes back to the
  *    lookup, which is the natural seam for a later DBT.
+ *  - Decoding is done a straight-line "run" at a time (up to and including
+ *    the next control transfer), when execution first enters it. Each slot
+ *    records how many instructions remain in its run, so instructions are
+ *    counted per run (once, when it is entered) instead of one by one, and
+ *    h->instret is made exact only where it can be seen (traps, CSRs,
+ *    exits). A run is also the unit a later DBT would translate.
+ *  - At decode time each slot gets its handler (xop): the 16-bit and the
+ *    32-bit form of an op have separate handlers (the slot stride is a
+ *    constant), common forms are specialized (in-page branches and jumps
+ *    with a precomputed slot delta, li / mv, jumps that do not link), and
+ *    listed pairs of adjacent instructions become one handler (RV_PAIRS):
+ *    the host's indirect jumps, one per dispatch, are the main cost.
  *  - Software TLB: per hart, per MMU context (M / S / S+SUM / U), separate
  *    read / write / fetch direct-mapped tables caching virtual page -> host
  *    addend. Flag bits in the tag force the slow path (MMIO pages, pages
@@ -70,11 +82,64 @@ enum rv_op {
 enum { ZB_CLZ, ZB_CTZ, ZB_CPOP, ZB_CLZW, ZB_CTZW, ZB_CPOPW, ZB_SEXTB, ZB_SEXTH,
        ZB_ZEXTH, ZB_ORCB, ZB_REV8 };
 
+/* The ops that have a 16-bit form (rv_decode may return them | OP_C). */
+#define RV_COPS(X)                                                             \
+    X(NOP) X(ILLEGAL) X(ADDI) X(ADDIW) X(LUI) X(SLLI) X(SRLI) X(SRAI) X(ANDI)  \
+    X(ADD) X(SUB) X(XOR) X(OR) X(AND) X(ADDW) X(SUBW)                          \
+    X(LW) X(LD) X(SW) X(SD) X(FLD) X(FSD)                                      \
+    X(JAL) X(JALR) X(BEQ) X(BNE) X(EBREAK)
+
+/* Execution-only forms the run loop picks at decode time (cpu.c,
+ * finish_decode): in-page branches and jumps (aux = target slot delta),
+ * jumps that do not link, li / mv, loads into x0. */
+#define RV_XOPS(X)                                                             \
+    X(BEQ_L) X(BNE_L) X(BLT_L) X(BGE_L) X(BLTU_L) X(BGEU_L)                    \
+    X(JAL_L) X(J_L) X(J) X(JR) X(LI) X(MV) X(LOAD_X0)
+
+/* Superinstructions: an instruction and the next one run by one handler
+ * (one dispatch instead of two) when their forms are listed here. Chosen
+ * from instruction-pair profiles of the default guest (Linux boot, busybox
+ * sha256sum and pipe copies); every listed form has a handler body E_<op>
+ * in cpu.c. Only ops that never end a run may appear. */
+#define RV_PAIRS(X)                                                            \
+    X(OR, XOR) X(SLLIW, SRLIW) X(MV, MV) X(ADDIW, ADDIW) X(ADDW, ADDW)         \
+    X(XOR, ADDW) X(SRLIW, SLLIW) X(OR, SRLIW) X(AND, AND) X(OR, SLLIW)         \
+    X(SD, SD) X(LW, SRLIW) X(ADDI, ADDI) X(LBU, LBU) X(LD, LD)                 \
+    X(ADDIW, ADDW) X(LW, SLLIW) X(SLLI, ADD) X(LW, XOR) X(ADDI, AND)           \
+    X(SB, ADDI) X(AUIPC, ADDI) X(SLLI, SRLI) X(ADD, ADD) X(LD, ADDI)           \
+    X(SW, ADDI)
+
+/* Handler numbers of the run loop: every op in its 32-bit form (XOP_op),
+ * the ops of RV_COPS in their 16-bit form (XOPC_op), both forms of the
+ * RV_XOPS, and four per pair (XOP_P_a_b + 2 * (a is 16-bit) + (b is
+ * 16-bit)). XOP_UNDEC is 0, so a zeroed slot is "not decoded". */
+enum rv_xop {
+#define RV_XOP4(n) XOP_##n,
+#define RV_XOPC(n) XOPC_##n,
+#define RV_XOPP(a, b) XOP_P_##a##_##b, XOP_P_##a##_##b##_1, XOP_P_##a##_##b##_2, \
+                      XOP_P_##a##_##b##_3,
+    RV_OPS(RV_XOP4) RV_COPS(RV_XOPC) RV_XOPS(RV_XOP4) RV_XOPS(RV_XOPC) RV_PAIRS(RV_XOPP)
+#undef RV_XOP4
+#undef RV_XOPC
+#undef RV_XOPP
+    XOP__COUNT
+};
+
 /* One decoded instruction. CSR: imm = csr number, rs2 = funct3, rs1 = rs1
- * or uimm. AMO: imm = funct5. FPOP / ILLEGAL: imm = raw bits. */
+ * or uimm. AMO: imm = funct5. FPOP / ILLEGAL: imm = raw bits.
+ * rv_decode sets op, rd, rs1, rs2 and imm; the run loop sets the rest:
+ *  - xop: the handler (enum rv_xop);
+ *  - run: the number of instructions from this slot to the end of its
+ *    straight-line run, i.e. up to and including the next control transfer
+ *    or the last instruction of the page. Instructions are counted per
+ *    run, when it is entered (0 = not decoded);
+ *  - aux: per-xop data (in-page jumps: target slot - this slot). */
 struct dinsn {
     uint8_t op, rd, rs1, rs2;
     int32_t imm;
+    uint16_t run;
+    uint16_t xop;
+    int32_t aux;
 };
 
 /* Decode one instruction (low 16 bits are used for compressed ones).
@@ -93,7 +158,8 @@ struct dpage {
     struct dinsn slot[DP_SLOTS + 1];
 };
 #define DP_HASH 1024
-#define DP_MAX 2048              /* decoded pages per hart before a full flush */
+#define DP_MAX 1024              /* decoded pages per hart before a full flush
+                                  * (32 KiB each: at most 32 MiB per hart) */
 
 /* ---- software TLB -------------------------------------------------------- */
 #define TLB_BITS 8

@@ -861,6 +861,378 @@ static void mip_seip_software_bit(void)
     tenv_free(e);
 }
 
+/* instret is exact wherever it can be observed: at CSR reads, at traps
+ * taken in the middle of straight-line code, after a store that patches
+ * the running block, around a 32-bit instruction straddling two pages, and
+ * whatever the budget of each rv_hart_run call. */
+static void instret_prog(struct tenv *e, unsigned *kp)
+{
+    struct rv_hart *h = e->h;
+    /* M-mode trap handler: s10 = minstret at entry; skip the insn. */
+    struct prog t = {e, RAM_BASE + 0x3000};
+    emit(&t, CSRRS(S10, CSR_MINSTRET, 0));
+    emit(&t, CSRRS(T5, CSR_MEPC, 0));
+    emit(&t, ADDI(T5, T5, 4));
+    emit(&t, CSRRW(0, CSR_MEPC, T5));
+    emit(&t, MRET);
+    h->p->mtvec = RAM_BASE + 0x3000;
+    struct prog p = {e, RAM_BASE};
+    unsigned k = 0; /* instructions retired so far */
+#define E(i) (emit(&p, (i)), k++)
+    E(ADDI(T1, 0, 0x13));           /* t1 = NOP */
+    E(ADDI(A0, 0, 1));
+    E(ADDI(A0, A0, 1));
+    E(ADDI(S7, 0, (int32_t)k + 1)); /* expected minstret at the fault */
+    emit(&p, LD(T0, 0, 0));         /* access fault: not retired */
+    k += 5;
+    E(ADDI(S2, S10, 0));
+    emit16(&p, 0x0505), k++;        /* c.addi a0, 1 */
+    emit16(&p, 0x0001), k++;        /* c.nop */
+    E(ADDI(S8, 0, (int32_t)k + 1));
+    emit(&p, EBREAK);
+    k += 5;
+    E(ADDI(S3, S10, 0));
+    /* patch the 4th instruction from the auipc (li a1, 99 -> nop) */
+    E(AUIPC(S0, 0));
+    E(SW(T1, S0, 12));
+    E(ADDI(A0, A0, 1));
+    E(ADDI(A1, 0, 99));
+    E(CSRRS(S4, CSR_MINSTRET, 0));  /* reads k - 1 */
+    /* jump to a 32-bit instruction straddling the next page boundary */
+    uint64_t pb = RAM_BASE + 0x2000;
+    E(JAL(0, (int32_t)(pb - 2 - p.pc)));
+    p.pc = pb - 2;
+    E(ADDI(A0, A0, 1));
+    E(ADDI(A0, A0, 1));
+    E(CSRRS(S5, CSR_MINSTRET, 0));
+    E(ADDI(S9, 0, (int32_t)k + 1));
+    emit(&p, 0);                    /* illegal */
+    k += 5;
+    E(ADDI(S6, S10, 0));
+    E(ADDI(S11, 0, (int32_t)k + 1));
+    emit(&p, ECALL);                /* M-mode ecall traps */
+    k += 5;
+    E(ADDI(A2, S10, 0));
+    E(ADDI(A0, A0, 1));
+    emit(&p, WFI), k++;
+#undef E
+    *kp = k;
+}
+
+static void instret_exact(void)
+{
+    static const uint64_t budgets[] = {1000, 1, 2, 3, 7};
+    for (unsigned b = 0; b < sizeof(budgets) / sizeof(budgets[0]); b++) {
+        struct prog p;
+        struct tenv *e = setup(&p);
+        struct rv_hart *h = e->h;
+        unsigned k;
+        instret_prog(e, &k);
+        int rc, calls = 0;
+        while ((rc = run(e, budgets[b])) == RV_EXIT_BUDGET && calls < 1000)
+            calls++;
+        CHECK_EQ(rc, RV_EXIT_WFI);
+        CHECK_EQ(h->instret, k);
+        CHECK_EQ(h->x[A0], 7);
+        CHECK_EQ(h->x[A1], 0);             /* patched before it ran */
+        CHECK_EQ(h->x[S2], h->x[S7]);    /* at the load fault */
+        CHECK_EQ(h->x[S3], h->x[S8]);    /* at the ebreak */
+        CHECK_EQ(h->x[S6], h->x[S9]);    /* at the illegal insn */
+        CHECK_EQ(h->x[A2], h->x[S11]);   /* at the ecall */
+        CHECK_EQ(h->x[S4], h->x[S3] + 5 + 1 + 4);
+        CHECK_EQ(h->x[S5], h->x[S4] + 4);
+        CHECK_EQ(h->p->mcause, EXC_ECALL_M);
+        if (budgets[b] == 1)
+            CHECK(calls >= 8);
+        tenv_free(e);
+    }
+}
+
+/* ---- superinstructions: a random mix of the fusable instruction forms,
+ * run once as is and once with a NOP after every instruction (which keeps
+ * any two of them from being fused): same registers, same memory. Pairs of
+ * the forms in RV_PAIRS are emitted on purpose, with random lengths, and
+ * the code spans several pages (fusion and decoding at page ends). ---- */
+static uint32_t fz_state;
+static uint32_t fz_rnd(uint32_t n)
+{
+    fz_state = fz_state * 1103515245u + 12345u;
+    return (fz_state >> 8) % n;
+}
+/* destinations avoid x0 and the memory bases sp (x2) and s0 (x8) */
+static unsigned fz_rd(void)
+{
+    static const uint8_t r[] = {1, 3, 4, 5, 6, 7, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20,
+                                21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31};
+    return r[fz_rnd(sizeof(r))];
+}
+static unsigned fz_rdc(void) { return 9 + fz_rnd(7); } /* x9..x15 */
+static unsigned fz_rs(void) { return fz_rnd(32); }
+static int32_t fz_imm6(void) { return (int32_t)fz_rnd(63) - 31 ?: 1; } /* nonzero */
+#define CI(f3, rd, imm) (uint16_t)((f3) << 13 | ((imm) & 0x20) << 7 | (rd) << 7 | ((imm) & 0x1f) << 2 | 1)
+#define CR(f4, rd, rs2) (uint16_t)((f4) << 12 | (rd) << 7 | (rs2) << 2 | 2)
+#define CA(hi, rd, f, rs2) (uint16_t)(0x8c01 | (hi) << 12 | ((rd) - 8) << 7 | (f) << 5 | ((rs2) - 8) << 2)
+#define CLS(f3, r, off) (uint16_t)((f3) << 13 | (((off) >> 3) & 7) << 10 | (r) << 2)
+
+enum { FZ_OR, FZ_XOR, FZ_AND, FZ_ADD, FZ_SUB, FZ_ADDW, FZ_SUBW, FZ_ADDI, FZ_ADDIW, FZ_SLLI,
+       FZ_SRLI, FZ_SLLIW, FZ_SRLIW, FZ_MV, FZ_LI, FZ_LUI, FZ_LW, FZ_LD, FZ_LBU, FZ_SW, FZ_SD,
+       FZ_SB, FZ_XORI, FZ_SRAIW, FZ_SLL, FZ_N };
+
+static void fz_emit(struct prog *p, int k, bool c)
+{
+    unsigned rd = fz_rd(), a = fz_rs(), b = fz_rs();
+    unsigned rc = fz_rdc(), bc = fz_rdc();
+    unsigned off4 = fz_rnd(32) * 4, off8 = fz_rnd(32) * 8;
+    switch (k) {
+    case FZ_OR: case FZ_XOR: case FZ_AND: case FZ_SUB: {
+        static const unsigned f[] = {[FZ_OR] = 2, [FZ_XOR] = 1, [FZ_AND] = 3, [FZ_SUB] = 0};
+        if (c)
+            emit16(p, CA(0, rc, f[k], bc));
+        else
+            emit(p, k == FZ_OR ? OR(rd, a, b) : k == FZ_XOR ? XOR(rd, a, b)
+                    : k == FZ_AND ? AND(rd, a, b) : SUB(rd, a, b));
+        break;
+    }
+    case FZ_ADDW: case FZ_SUBW:
+        if (c)
+            emit16(p, CA(1, rc, k == FZ_ADDW ? 1 : 0, bc));
+        else
+            emit(p, k == FZ_ADDW ? ADDW(rd, a, b) : SUBW(rd, a, b));
+        break;
+    case FZ_ADD:
+        if (c)
+            emit16(p, CR(9, rd, b ? b : 1));        /* c.add */
+        else
+            emit(p, ADD(rd, a, b));
+        break;
+    case FZ_MV:
+        if (c)
+            emit16(p, CR(8, rd, b ? b : 1));        /* c.mv */
+        else
+            emit(p, fz_rnd(2) ? ADDI(rd, a, 0) : ADD(rd, 0, a));
+        break;
+    case FZ_ADDI:
+        if (c)
+            emit16(p, CI(0, rd, fz_imm6()));        /* c.addi */
+        else
+            emit(p, ADDI(rd, a ? a : 1, (int32_t)fz_rnd(4096) - 2048));
+        break;
+    case FZ_LI:
+        if (c)
+            emit16(p, CI(2, rd, fz_imm6()));        /* c.li */
+        else
+            emit(p, ADDI(rd, 0, (int32_t)fz_rnd(4096) - 2048));
+        break;
+    case FZ_ADDIW:
+        if (c)
+            emit16(p, CI(1, rd, fz_imm6()));        /* c.addiw */
+        else
+            emit(p, ADDIW(rd, a, (int32_t)fz_rnd(4096) - 2048));
+        break;
+    case FZ_SLLI:
+        if (c)
+            emit16(p, (uint16_t)(CI(0, rd, (int32_t)fz_rnd(63) + 1) & ~3u) | 2); /* c.slli */
+        else
+            emit(p, SLLI(rd, a, (int32_t)fz_rnd(64)));
+        break;
+    case FZ_SRLI:
+        if (c)
+            emit16(p, (uint16_t)(0x8001 | CI(0, rc - 8, (int32_t)fz_rnd(63) + 1))); /* c.srli */
+        else
+            emit(p, SRLI(rd, a, (int32_t)fz_rnd(64)));
+        break;
+    case FZ_SLLIW: emit(p, SLLIW(rd, a, (int32_t)fz_rnd(32))); break;
+    case FZ_SRLIW: emit(p, SRLIW(rd, a, (int32_t)fz_rnd(32))); break;
+    case FZ_SRAIW: emit(p, SRAIW(rd, a, (int32_t)fz_rnd(32))); break;
+    case FZ_XORI: emit(p, XORI(rd, a, (int32_t)fz_rnd(4096) - 2048)); break;
+    case FZ_SLL: emit(p, SLL(rd, a, b)); break;
+    case FZ_LUI:
+        if (c)
+            emit16(p, CI(3, rd == 2 ? 1 : rd, fz_imm6())); /* c.lui */
+        else
+            emit(p, LUI(rd, (int32_t)(fz_rnd(1u << 20) << 12)));
+        break;
+    case FZ_LW:
+        if (c) /* c.lw rc, off4(s0) */
+            emit16(p, (uint16_t)(CLS(2, rc - 8, off4) | ((off4 >> 2) & 1) << 6 | ((off4 >> 6) & 1) << 5));
+        else
+            emit(p, LW(rd, fz_rnd(2) ? S0 : SP, (int32_t)off4));
+        break;
+    case FZ_LD:
+        if (c) /* c.ld rc, off8(s0) */
+            emit16(p, (uint16_t)(CLS(3, rc - 8, off8) | ((off8 >> 6) & 3) << 5));
+        else
+            emit(p, LD(rd, fz_rnd(2) ? S0 : SP, (int32_t)off8));
+        break;
+    case FZ_SW:
+        if (c) /* c.sw bc, off4(s0) */
+            emit16(p, (uint16_t)(CLS(6, bc - 8, off4) | ((off4 >> 2) & 1) << 6 | ((off4 >> 6) & 1) << 5));
+        else
+            emit(p, SW(b, fz_rnd(2) ? S0 : SP, (int32_t)off4));
+        break;
+    case FZ_SD:
+        if (c) /* c.sd bc, off8(s0) */
+            emit16(p, (uint16_t)(CLS(7, bc - 8, off8) | ((off8 >> 6) & 3) << 5));
+        else
+            emit(p, SD(b, fz_rnd(2) ? S0 : SP, (int32_t)off8));
+        break;
+    case FZ_LBU: emit(p, LBU(rd, fz_rnd(2) ? S0 : SP, (int32_t)fz_rnd(256))); break;
+    case FZ_SB: emit(p, SB(b, fz_rnd(2) ? S0 : SP, (int32_t)fz_rnd(256))); break;
+    }
+}
+
+static bool fz_has_c(int k)
+{
+    return !(k == FZ_SLLIW || k == FZ_SRLIW || k == FZ_SRAIW || k == FZ_XORI || k == FZ_SLL ||
+             k == FZ_LBU || k == FZ_SB);
+}
+
+static void fuse_differential(void)
+{
+    /* the pairs of RV_PAIRS (AUIPC, whose value depends on the pc, aside) */
+    static const uint8_t pairs[][2] = {
+        {FZ_OR, FZ_XOR}, {FZ_SLLIW, FZ_SRLIW}, {FZ_MV, FZ_MV}, {FZ_ADDIW, FZ_ADDIW},
+        {FZ_ADDW, FZ_ADDW}, {FZ_XOR, FZ_ADDW}, {FZ_SRLIW, FZ_SLLIW}, {FZ_OR, FZ_SRLIW},
+        {FZ_AND, FZ_AND}, {FZ_OR, FZ_SLLIW}, {FZ_SD, FZ_SD}, {FZ_LW, FZ_SRLIW},
+        {FZ_ADDI, FZ_ADDI}, {FZ_LBU, FZ_LBU}, {FZ_LD, FZ_LD}, {FZ_ADDIW, FZ_ADDW},
+        {FZ_LW, FZ_SLLIW}, {FZ_SLLI, FZ_ADD}, {FZ_LW, FZ_XOR}, {FZ_ADDI, FZ_AND},
+        {FZ_SB, FZ_ADDI}, {FZ_SLLI, FZ_SRLI}, {FZ_ADD, FZ_ADD}, {FZ_LD, FZ_ADDI},
+        {FZ_SW, FZ_ADDI}};
+    for (uint32_t seed = 1; seed <= 12; seed++) {
+        struct tenv *env[2];
+        unsigned count[2];
+        for (int w = 0; w < 2; w++) {
+            struct prog p;
+            struct tenv *e = env[w] = setup(&p);
+            fz_state = seed;
+            for (int r = 1; r < 32; r++)
+                e->h->x[r] = (uint64_t)fz_rnd(1u << 24) << 40 ^ (uint64_t)fz_rnd(1u << 24) << 16 ^
+                             fz_rnd(1u << 16);
+            e->h->x[SP] = DATA + 0x400;
+            e->h->x[S0] = DATA;
+            for (unsigned i = 0; i < 0x800; i += 4)
+                w32(e, DATA + i, fz_rnd(1u << 24) * 0x9e3779b1u);
+            unsigned n = 0;
+            for (int g = 0; g < 1800; g++) { /* 3+ pages */
+                int k[2], m = 1;
+                if (fz_rnd(3)) {
+                    const uint8_t *pr = pairs[fz_rnd(sizeof(pairs) / sizeof(pairs[0]))];
+                    k[0] = pr[0], k[1] = pr[1], m = 2;
+                } else {
+                    k[0] = (int)fz_rnd(FZ_N);
+                }
+                for (int j = 0; j < m; j++) {
+                    bool c = fz_has_c(k[j]) && fz_rnd(2);
+                    fz_emit(&p, k[j], c);
+                    n++;
+                    if (w) {
+                        emit(&p, NOP);
+                        n++;
+                    }
+                }
+            }
+            emit(&p, WFI);
+            count[w] = n + 1;
+        }
+        for (int w = 0; w < 2; w++) {
+            CHECK_EQ(run(env[w], 100000), RV_EXIT_WFI);
+            CHECK_EQ(env[w]->h->instret, count[w]);
+            CHECK_EQ(env[w]->h->p->mcause, 0); /* no trap */
+        }
+        for (int r = 0; r < 32; r++)
+            CHECK_EQ(env[0]->h->x[r], env[1]->h->x[r]);
+        CHECK(memcmp(ram_ptr(env[0], DATA), ram_ptr(env[1], DATA), 0x800) == 0);
+        tenv_free(env[0]);
+        tenv_free(env[1]);
+    }
+}
+
+/* Pairs and in-page jumps: a jump into the second instruction of a pair
+ * runs just that one; a fault in the second instruction of a pair is
+ * precise; a store in a pair that patches the next instruction is seen. */
+static void fuse_edges(void)
+{
+    struct prog p;
+    struct tenv *e = setup(&p);
+    struct rv_hart *h = e->h;
+    li(&p, A0, 0);
+    li(&p, A1, 0);
+    emit(&p, JAL(0, 8));                 /* into the second addi */
+    emit(&p, ADDI(A0, A0, 1));           /* ADDI+ADDI pair */
+    emit(&p, ADDI(A1, A1, 1));
+    emit(&p, ADDI(A2, A1, 10));
+    emit(&p, WFI);
+    CHECK_EQ(run(e, 1000), RV_EXIT_WFI);
+    CHECK_EQ(h->x[A0], 0);
+    CHECK_EQ(h->x[A1], 1);
+    CHECK_EQ(h->x[A2], 11);
+    tenv_free(e);
+
+    /* ld; ld (faults): first done, mepc/mtval/instret at the second */
+    e = setup(&p);
+    h = e->h;
+    w64(e, DATA, 0x1122334455667788ull);
+    li(&p, S0, DATA);                    /* 2 insns (lui+addiw) */
+    li(&p, S1, 0x100);                   /* 1 */
+    uint64_t ld2 = p.pc + 4;
+    emit(&p, LD(A0, S0, 0));             /* LD+LD pair */
+    emit(&p, LD(A1, S1, 0));             /* address 0x100: access fault */
+    emit(&p, WFI);
+    CHECK_EQ(run(e, 1000), RV_EXIT_WFI); /* the halt loop's WFI */
+    CHECK_EQ(h->x[A0], 0x1122334455667788ull);
+    CHECK_EQ(h->p->mcause, EXC_LOAD_ACCESS);
+    CHECK_EQ(h->p->mepc, ld2);
+    CHECK_EQ(h->p->mtval, 0x100);
+    CHECK_EQ(h->instret, (ld2 - RAM_BASE) / 4 + 1); /* ... + the halt's wfi */
+    tenv_free(e);
+
+    /* sd; sd: the first overwrites the second (and the one after) with
+     * nops before it runs */
+    e = setup(&p);
+    h = e->h;
+    li(&p, T0, (int64_t)((uint64_t)NOP << 32 | NOP));
+    emit(&p, AUIPC(S0, 0));
+    emit(&p, ADDI(S0, S0, 12));          /* s0 = address of the 2nd sd */
+    emit(&p, SD(T0, S0, 0));             /* SD+SD pair: patches ... */
+    emit(&p, SD(S0, S0, 0x100));         /* ... this one and the next */
+    emit(&p, ADDI(A0, 0, 5));
+    emit(&p, WFI);
+    uint64_t second = p.pc - 12;
+    CHECK_EQ(run(e, 1000), RV_EXIT_WFI);
+    CHECK_EQ(r32(e, second), NOP);
+    CHECK_EQ(r64(e, second + 0x100), 0);
+    CHECK_EQ(h->x[A0], 0);
+    CHECK_EQ(h->pc, p.pc);
+    tenv_free(e);
+
+    /* in-page branches to the first and last slot of a page, a backward
+     * loop, a branch to itself that is not taken, and jal/jr links */
+    e = setup(&p);
+    h = e->h;
+    uint64_t pg = RAM_BASE + 0x3000;
+    p.pc = pg;
+    emit(&p, JAL(0, 0xffa));             /* to pg + 0xffa */
+    uint64_t back = p.pc;
+    emit(&p, ADDI(A0, A0, 1));           /* pg + 4 */
+    emit(&p, BNE(A0, A1, -4));           /* loop until a0 == a1 */
+    emit(&p, BEQ(A0, A2, 0));            /* a0 != a2: not taken */
+    emit(&p, JAL(RA, 8));
+    emit(&p, WFI);
+    emit(&p, ADDI(A3, RA, 0));
+    emit(&p, JALR(0, RA, 0));            /* back to the wfi */
+    p.pc = pg + 0xffa;
+    emit16(&p, 0x0001);                  /* c.nop */
+    emit(&p, JAL(0, -0xff8));            /* last slots of the page -> back */
+    h->pc = pg;
+    h->x[A1] = 7;
+    h->x[A2] = 100;
+    CHECK_EQ(run(e, 1000), RV_EXIT_WFI);
+    CHECK_EQ(h->x[A0], 7);
+    CHECK_EQ(h->x[A3], back + 16);
+    CHECK_EQ(h->pc, back + 20);
+    tenv_free(e);
+}
+
 static void smc_fence_i(void)
 {
     struct prog p;
@@ -1156,6 +1528,9 @@ int main(void)
     RUN(mtip_from_mtimecmp);
     RUN(interrupt_priority_and_delegation);
     RUN(mip_seip_software_bit);
+    RUN(instret_exact);
+    RUN(fuse_differential);
+    RUN(fuse_edges);
     RUN(smc_fence_i);
     RUN(smc_same_page_no_fence);
     RUN(smc_second_hart_and_dma);
