@@ -398,7 +398,7 @@ lookup: {
     } else {
         fe = rv_fetch_resolve(h, pc);
         if (!fe)
-            goto lookup; /* fetch fault taken */
+            goto trap_charge; /* fetch fault taken */
         _Atomic uint32_t *w;
         if ((fe->tag & TLB_F_IO) || !(w = rv_codemap_word(h->codemap, fe->pa)) ||
             !(dp = dp_get(h, fe->pa, w)))
@@ -420,9 +420,9 @@ step_slow: {
     uint64_t pc = h->pc;
     uint16_t lo, hi = 0;
     if (rv_fetch16_slow(h, pc, &lo))
-        goto lookup;
+        goto trap_charge;
     if ((lo & 3) == 3 && rv_fetch16_slow(h, pc + 2, &hi))
-        goto lookup;
+        goto trap_charge;
     uint32_t insn = (uint32_t)hi << 16 | lo;
     p->tmp_raw = (lo & 3) == 3 ? insn : lo;
     rv_decode(insn, &p->tmp[0]);
@@ -444,6 +444,13 @@ step_slow: {
 
 trapped:
     n = n0; /* SYNC was done at the trapping instruction */
+    /* A trap retires nothing but must still use up budget: a guest whose
+     * trap handler traps again (or whose mtvec is unmapped) would otherwise
+     * never return from rv_hart_run, and its worker could not be
+     * preempted. */
+trap_charge:
+    if (--left <= 0)
+        goto irq_check;
     goto lookup;
 
 illegal: {

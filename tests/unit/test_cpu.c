@@ -431,6 +431,33 @@ static void illegal_instructions(void)
     tenv_free(e);
 }
 
+/* A guest whose trap handler traps again retires nothing; rv_hart_run must
+ * still return when the budget is used, or its worker could never be
+ * preempted (a malicious guest could pin a host thread). */
+static void trap_storm_returns(void)
+{
+    struct prog p;
+    struct tenv *e = setup(&p);
+    struct rv_hart *h = e->h;
+    emit(&p, 0xffffffffu);        /* illegal, and mtvec points at it */
+    h->p->mtvec = RAM_BASE;
+    uint64_t before = h->instret;
+    CHECK_EQ(run(e, 1000), RV_EXIT_BUDGET);
+    CHECK_EQ(h->p->mcause, 2);
+    CHECK_EQ(h->instret, before); /* traps are not retired instructions */
+    tenv_free(e);
+
+    /* mtvec unmapped: every fetch faults, the handler fetch too */
+    e = setup(&p);
+    h = e->h;
+    h->p->mtvec = 0x4000;
+    h->pc = 0x4000;
+    CHECK_EQ(run(e, 1000), RV_EXIT_BUDGET);
+    CHECK_EQ(h->p->mcause, 1);
+    CHECK_EQ(h->pc, 0x4000);
+    tenv_free(e);
+}
+
 static void csr_basics(void)
 {
     struct prog p;
@@ -1519,6 +1546,7 @@ int main(void)
     RUN(ecall_delegated_to_s);
     RUN(ecall_s_to_m_and_sret);
     RUN(illegal_instructions);
+    RUN(trap_storm_returns);
     RUN(csr_basics);
     RUN(counter_gating);
     RUN(lr_sc);
