@@ -54,6 +54,8 @@ def main():
     ap.add_argument("--cpus", type=int, default=1)
     ap.add_argument("--mem", default="256M")
     ap.add_argument("--timeout", type=float, default=900)
+    ap.add_argument("--opensbi", default="/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin",
+                    help="also run disco under this firmware, like QEMU does ('' to skip)")
     a = ap.parse_args()
     kernel = os.path.join(a.guest, "Image")
     initrd = os.path.join(a.guest, "initramfs.cpio.gz")
@@ -67,6 +69,8 @@ def main():
         "qemu": [a.qemu, "-M", "virt", "-smp", str(a.cpus), "-m", a.mem, "-nographic",
                  "-kernel", kernel, "-initrd", initrd, "-append", append],
     }
+    if a.opensbi and os.path.exists(a.opensbi):
+        systems["disco+opensbi"] = systems["disco"][:2] + ["--bios", a.opensbi] + systems["disco"][2:]
     init_m, done_m = "disco-guest: init reached", "disco-guest: sha256 "
     res = {k: {"boot": [], "compute": [], "peak": []} for k in systems}
     for rnd in range(a.rounds):
@@ -77,14 +81,16 @@ def main():
             res[name]["boot"].append(seen[init_m])
             res[name]["compute"].append(seen[done_m] - seen[init_m])
             res[name]["peak"].append(peak / 1024.0)
-            print(f"round {rnd} {name:5s} boot {seen[init_m]:7.2f}s  compute {seen[done_m] - seen[init_m]:7.2f}s"
+            print(f"round {rnd} {name:13s} boot {seen[init_m]:7.2f}s  compute {seen[done_m] - seen[init_m]:7.2f}s"
                   f"  peak {peak / 1024.0:7.1f} MiB", flush=True)
     med = {k: {m: statistics.median(v) for m, v in r.items()} for k, r in res.items()}
-    print(f"\nmedians over {a.rounds} rounds, {a.cpus} vCPU, {a.mem} (QEMU {a.qemu} -M virt with its default OpenSBI; disco with its built-in SBI)")
-    print(f"{'metric':10s} {'disco':>10s} {'qemu':>10s} {'disco/qemu':>11s}")
-    for m, unit in (("boot", "s"), ("compute", "s"), ("peak", "MiB")):
-        d, q = med["disco"][m], med["qemu"][m]
-        print(f"{m:10s} {d:9.2f}{unit:>1s} {q:9.2f}{unit:>1s} {d / q:10.2f}x")
+    print(f"\nmedians over {a.rounds} rounds, {a.cpus} vCPU, {a.mem}; QEMU: {a.qemu} -M virt with its default"
+          f" OpenSBI; disco: built-in SBI" + (f"; disco+opensbi: --bios {a.opensbi}" if "disco+opensbi" in med else ""))
+    for name in [k for k in systems if k != "qemu"]:
+        print(f"\n{'metric':10s} {name:>14s} {'qemu':>10s} {name + '/qemu':>20s}")
+        for m, unit in (("boot", "s"), ("compute", "s"), ("peak", "MiB")):
+            d, q = med[name][m], med["qemu"][m]
+            print(f"{m:10s} {d:13.2f}{unit:3s} {q:7.2f}{unit:3s} {d / q:19.2f}x")
 
 
 if __name__ == "__main__":
