@@ -304,17 +304,23 @@ static void heap_remove(struct sched *s, struct vcpu *c)
 
 /* ---- workers: idle stack, kicks, preemption ---------------------------------------- */
 
+/* Take w off the idle stack, if it is there. Lock held. */
+static void idle_remove(struct sched *s, struct worker *w)
+{
+    if (!w->idle)
+        return;
+    for (unsigned i = 0; i < s->nidle; i++) {
+        if (s->idle[i] == w) {
+            s->idle[i] = s->idle[--s->nidle];
+            break;
+        }
+    }
+    w->idle = false;
+}
+
 static void kick_worker(struct sched *s, struct worker *w)
 {
-    if (w->idle) {
-        for (unsigned i = 0; i < s->nidle; i++) {
-            if (s->idle[i] == w) {
-                s->idle[i] = s->idle[--s->nidle];
-                break;
-            }
-        }
-        w->idle = false;
-    }
+    idle_remove(s, w);
     w->kicked = true;
     pthread_cond_signal(&w->cv);
 }
@@ -743,15 +749,7 @@ static void worker_idle(struct sched *s, struct worker *w)
             pthread_cond_wait(&w->cv, &s->lock);
         }
     }
-    if (w->idle) {
-        for (unsigned i = 0; i < s->nidle; i++) {
-            if (s->idle[i] == w) {
-                s->idle[i] = s->idle[--s->nidle];
-                break;
-            }
-        }
-        w->idle = false;
-    }
+    idle_remove(s, w);
     if (s->timer_owner == w)
         s->timer_owner = NULL;
 }

@@ -296,6 +296,19 @@ fail:
     return rc;
 }
 
+/* Free what vm_new set up before building the machine: the locks, the
+ * eventfd, the struct. Shared by vm_new's failure path and vm_free. */
+static void vm_release(struct vm *vm)
+{
+    if (vm->efd >= 0)
+        close(vm->efd);
+    pthread_mutex_destroy(&vm->htif_lock);
+    pthread_mutex_destroy(&vm->ev_lock);
+    pthread_mutex_destroy(&vm->in_lock);
+    pthread_mutex_destroy(&vm->out_lock);
+    free(vm);
+}
+
 struct vm *vm_new(const struct vm_config *cfg, struct disco_err *err)
 {
     if (cfg->cpus < 1 || cfg->cpus > VM_MAX_CPUS) {
@@ -346,13 +359,7 @@ struct vm *vm_new(const struct vm_config *cfg, struct disco_err *err)
         goto fail;
     return vm;
 fail:
-    if (vm->efd >= 0)
-        close(vm->efd);
-    pthread_mutex_destroy(&vm->htif_lock);
-    pthread_mutex_destroy(&vm->ev_lock);
-    pthread_mutex_destroy(&vm->in_lock);
-    pthread_mutex_destroy(&vm->out_lock);
-    free(vm);
+    vm_release(vm);
     return NULL;
 }
 
@@ -362,12 +369,7 @@ void vm_free(struct vm *vm)
         return;
     out_flush(vm);
     vm_teardown(vm);
-    close(vm->efd);
-    pthread_mutex_destroy(&vm->htif_lock);
-    pthread_mutex_destroy(&vm->ev_lock);
-    pthread_mutex_destroy(&vm->in_lock);
-    pthread_mutex_destroy(&vm->out_lock);
-    free(vm);
+    vm_release(vm);
 }
 
 /* ---- HTIF (--elf) ----------------------------------------------------------- */
