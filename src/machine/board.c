@@ -93,44 +93,35 @@ static int route(struct board *b, uint64_t pa, unsigned len, const struct mmio_o
     if ((len != 1 && len != 2 && len != 4 && len != 8) || (pa & (len - 1)))
         return -1;
     uint64_t base, size;
-    if (pa >= VIRT_UART0_BASE) {
-        if (pa < VIRT_UART0_BASE + VIRT_UART0_SIZE) {
-            base = VIRT_UART0_BASE;
-            size = VIRT_UART0_SIZE;
-            *ops = &uart_mmio_ops;
-            *dev = b->uart;
-        } else if (pa >= VIRT_VIRTIO_BASE &&
-                   pa < VIRT_VIRTIO_BASE + VIRT_VIRTIO_SLOTS * VIRT_VIRTIO_SIZE) {
-            unsigned s = (unsigned)((pa - VIRT_VIRTIO_BASE) / VIRT_VIRTIO_SIZE);
-            base = VIRT_VIRTIO_BASE + s * VIRT_VIRTIO_SIZE;
-            size = VIRT_VIRTIO_SIZE;
-            *ops = b->slot[s].ops;
-            *dev = b->slot[s].dev;
-        } else {
-            return -1;
-        }
-    } else if (pa >= VIRT_PLIC_BASE && pa < VIRT_PLIC_BASE + VIRT_PLIC_SIZE) {
-        base = VIRT_PLIC_BASE;
-        size = VIRT_PLIC_SIZE;
-        *ops = &plic_mmio_ops;
-        *dev = b->plic;
-    } else if (pa >= VIRT_CLINT_BASE && pa < VIRT_CLINT_BASE + VIRT_CLINT_SIZE) {
-        base = VIRT_CLINT_BASE;
-        size = VIRT_CLINT_SIZE;
-        *ops = &clint_mmio_ops;
-        *dev = b->clint;
-    } else if (pa >= VIRT_TEST_BASE && pa < VIRT_TEST_BASE + VIRT_TEST_SIZE) {
-        base = VIRT_TEST_BASE;
-        size = VIRT_TEST_SIZE;
-        *ops = &syscon_mmio_ops;
-        *dev = b->syscon;
-    } else if (pa >= VIRT_RTC_BASE && pa < VIRT_RTC_BASE + VIRT_RTC_SIZE) {
-        base = VIRT_RTC_BASE;
-        size = VIRT_RTC_SIZE;
-        *ops = &rtc_mmio_ops;
-        *dev = b->rtc;
+    if (pa >= VIRT_VIRTIO_BASE && pa - VIRT_VIRTIO_BASE < VIRT_VIRTIO_SLOTS * VIRT_VIRTIO_SIZE) {
+        unsigned s = (unsigned)((pa - VIRT_VIRTIO_BASE) / VIRT_VIRTIO_SIZE);
+        base = VIRT_VIRTIO_BASE + s * VIRT_VIRTIO_SIZE;
+        size = VIRT_VIRTIO_SIZE;
+        *ops = b->slot[s].ops;
+        *dev = b->slot[s].dev;
     } else {
-        return -1;
+        /* The board's fixed device windows (QEMU virt layout). */
+        const struct {
+            uint64_t base, size;
+            const struct mmio_ops *ops;
+            void *dev;
+        } fixed[] = {
+            { VIRT_UART0_BASE, VIRT_UART0_SIZE, &uart_mmio_ops, b->uart },
+            { VIRT_PLIC_BASE, VIRT_PLIC_SIZE, &plic_mmio_ops, b->plic },
+            { VIRT_CLINT_BASE, VIRT_CLINT_SIZE, &clint_mmio_ops, b->clint },
+            { VIRT_TEST_BASE, VIRT_TEST_SIZE, &syscon_mmio_ops, b->syscon },
+            { VIRT_RTC_BASE, VIRT_RTC_SIZE, &rtc_mmio_ops, b->rtc },
+        };
+        unsigned i = 0;
+        while (i < sizeof fixed / sizeof fixed[0] &&
+               !(pa >= fixed[i].base && pa - fixed[i].base < fixed[i].size))
+            i++;
+        if (i == sizeof fixed / sizeof fixed[0])
+            return -1;
+        base = fixed[i].base;
+        size = fixed[i].size;
+        *ops = fixed[i].ops;
+        *dev = fixed[i].dev;
     }
     if (pa - base + len > size)
         return -1;
