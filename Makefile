@@ -15,10 +15,12 @@ endif
 CC ?= cc
 CFLAGS := -std=gnu11 $(OPT) -g -Wall -Wextra -Werror -pthread -Isrc -Iinclude $(SANFLAGS) $(EXTRA_CFLAGS)
 LDFLAGS := -pthread $(SANFLAGS)
-LDLIBS := -lfdt -lm
+LDLIBS := -lfdt -ljson-c -lm
 
-LIB_SRCS := $(filter-out src/cli/%,$(wildcard src/*/*.c))
-CLI_SRCS := $(wildcard src/cli/*.c)
+# libdisco.a is everything but the command (cli/) and the daemon (daemon/),
+# which link against it.
+LIB_SRCS := $(filter-out src/cli/% src/daemon/%,$(wildcard src/*/*.c))
+CLI_SRCS := $(wildcard src/cli/*.c src/daemon/*.c)
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 CLI_OBJS := $(CLI_SRCS:%.c=$(BUILD)/%.o)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
@@ -49,3 +51,4 @@ $(BUILD)/%.o: %.c
 
 clean:
 	rm -rf build build-san
+-include guest/agent/agent.mk

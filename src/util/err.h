@@ -6,10 +6,7 @@
 
 #include <errno.h>
 
-struct disco_err {
-    int code;          /* negative errno-style code, 0 when clear */
-    char msg[512];
-};
+#include "disco_err.h"
 
 /* Record an error and return `code` (negative) so callers can write
  * `return err_set(err, -EINVAL, "bad --mem '%s'", s);`. err may be NULL. */

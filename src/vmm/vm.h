@@ -1,13 +1,21 @@
 /* One virtual machine: a virt board plus its virtio devices, built from a
- * config, and the loop that runs it.
+ * config, and what runs it.
  *
- * vm_run runs the harts on a vCPU scheduler (vmm/sched.h): a pool of
- * worker threads, so the harts of a multi-hart VM really run at once on
- * different host threads. The calling thread becomes the VM's I/O thread:
- * it sleeps in ppoll() on the console input and an eventfd, and handles
- * console input, stop requests and board events (power-off, reset). For
- * now vm_run makes a private scheduler; the multi-VM daemon will register
- * many VMs with one. */
+ * Two ways to run a VM:
+ *   - vm_start: register it with a shared vCPU scheduler (vmm/sched.h) and a
+ *     shared event loop (vmm/evloop.h), and return. Many VMs share one
+ *     scheduler and one loop (the daemon). Control work (board events,
+ *     resets, console input, agent traffic) runs on the loop's thread; the
+ *     end of the run is reported through vm_events.exited.
+ *   - vm_run: the one-shot foreground mode of `disco run`: makes a private
+ *     scheduler and loop, runs the loop on the calling thread until the run
+ *     ends, and cleans up.
+ *
+ * The agent port: the VM's virtio-console (hvc0 in the guest) is a byte
+ * channel to the guest agent. Bytes the guest writes go to cfg.agent_rx (or,
+ * without one, to the console like any other output); bytes for the guest
+ * are queued with vm_agent_send and delivered as the guest posts receive
+ * buffers. vmm/agent.h speaks the protocol on top. */
 #ifndef DISCO_VMM_VM_H
 #define DISCO_VMM_VM_H
 
@@ -57,6 +65,11 @@ struct vm_config {
     unsigned workers;
     unsigned weight;
     unsigned cap;
+    /* Bytes the guest wrote to the agent port (virtio-console). Called on a
+     * worker thread with the device's lock held: copy and return, never call
+     * back into the VM. NULL: the port's output goes to the console. */
+    void (*agent_rx)(void *ctx, const uint8_t *buf, size_t len);
+    void *agent_ctx;
 };
 
 enum vm_exit_reason {
@@ -74,6 +87,35 @@ struct vm_exit {
 };
 
 struct vm;
+struct sched;
+struct evloop;
+
+/* How a started VM reports back (vm_start). Called on the loop thread. */
+struct vm_events {
+    /* The run ended: power-off, guest failure, fatal emulation error (rc < 0,
+     * err says why), or vm_stop. The VM has left the scheduler and the loop
+     * already; vm_free may be called from inside this callback (the VM does
+     * not touch itself after calling it). Called exactly once per vm_start. */
+    void (*exited)(void *ctx, struct vm *vm, const struct vm_exit *ex, int rc,
+                   const struct disco_err *err);
+    /* The guest rebooted and the machine was rebuilt in place (optional):
+     * the agent connection is gone. */
+    void (*reset)(void *ctx, struct vm *vm);
+    void *ctx;
+};
+
+/* Per-VM numbers for `disco stats`. */
+struct vm_stats {
+    unsigned cpus;
+    uint64_t mem;               /* configured RAM, bytes */
+    uint64_t mem_touched;       /* guest RAM backed by host memory, bytes */
+    unsigned resets;            /* guest reboots served */
+    uint64_t uptime_ns;         /* since vm_start / vm_run (0 if not started) */
+    /* Scheduler accounting (sched_vm_stats); zero when not started. */
+    uint64_t cpu_ns, run_ns, instret, slices, wakeups, preemptions, parks;
+    unsigned weight, cap;
+    bool paused;
+};
 
 /* Check the config, build the machine and load the images. */
 struct vm *vm_new(const struct vm_config *cfg, struct disco_err *err);
@@ -87,8 +129,37 @@ void vm_free(struct vm *vm);
  * hart hit something the emulator cannot do). */
 int vm_run(struct vm *vm, struct vm_exit *exit_info, struct disco_err *err);
 
-/* Ask vm_run to return soon. Async-signal-safe. */
+/* Ask vm_run (or a started VM) to stop soon: hard stop, exit reason
+ * VM_EXIT_STOPPED. Async-signal-safe; idempotent. */
 void vm_request_stop(struct vm *vm);
+
+/* Start the VM on a shared scheduler and event loop: it begins running at
+ * once. Returns <0 (err) if it cannot be registered. A VM is started at
+ * most once (after exited, vm_free it and make a new one). */
+int vm_start(struct vm *vm, struct sched *s, struct evloop *ev, const struct vm_events *events,
+             struct disco_err *err);
+/* Hard stop, same as vm_request_stop (exited follows on the loop thread). */
+void vm_stop(struct vm *vm);
+/* Pause / resume a started VM: vm_pause returns once no vCPU of it runs.
+ * Guest time keeps running while paused (timers fire late on resume, none
+ * is lost). Any thread but the loop's. 0, or -EINVAL if not running. */
+int vm_pause(struct vm *vm);
+int vm_resume(struct vm *vm);
+/* Reboot the machine in place now (hard reset, like a guest reboot). */
+void vm_request_reset(struct vm *vm);
+
+/* Queue console input for the guest's UART (held back until the guest
+ * listens, delivered as its FIFO drains). Any thread. Returns the number of
+ * bytes accepted (less than len when the queue is full). */
+size_t vm_console_input(struct vm *vm, const uint8_t *buf, size_t len);
+
+/* Queue bytes for the guest agent (virtio-console receive). Any thread.
+ * Returns len, or -ENOBUFS when the queue (VM_AGENT_QUEUE bytes) is full, or
+ * -EPIPE when the VM is not running. The queue is dropped on reset. */
+#define VM_AGENT_QUEUE (1u << 20)
+int vm_agent_send(struct vm *vm, const uint8_t *buf, size_t len);
+
+void vm_stats(struct vm *vm, struct vm_stats *st);
 
 /* Parse a memory size: digits with an optional K/M/G suffix (KiB, MiB,
  * GiB; no suffix means MiB, like QEMU's -m). */

@@ -1,0 +1,178 @@
+/* libdisco: one C API for the guests of a host, in the spirit of LXC's
+ * lxc_container. A struct disco_host owns a set of named guests (virtual
+ * machines now; containers will join behind the same verbs), one vCPU
+ * scheduler and one event loop for all of them, and a state directory where
+ * guest configs and console logs live, so guests survive a restart of the
+ * program that owns the host (the `disco daemon`).
+ *
+ * Every function is thread-safe and may block (shutdown waits for the guest,
+ * exec for the command). Errors: 0 or a negative errno-style code, with
+ * *err (may be NULL) naming what failed:
+ *   -ENOENT  no guest of that name       -EEXIST  the name is taken
+ *   -EINVAL  bad config or argument      -EBUSY   wrong state for the operation
+ *   -ENOTCONN the guest agent is not running   -ETIMEDOUT  it did not answer
+ *
+ * States and the operations they allow (others fail with -EBUSY and change
+ * nothing):
+ *   STOPPED   start, destroy, (config) ............ start -> RUNNING
+ *   RUNNING   stop, shutdown, reboot, pause, exec, console, stats
+ *   PAUSED    resume, stop, console, stats ........ stop -> STOPPED
+ *   STOPPING  (a shutdown is in progress) stop, console, stats
+ * A guest that powers off by itself goes to STOPPED; one whose emulation
+ * failed goes to STOPPED with last_exit saying why. */
+#ifndef DISCO_H
+#define DISCO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "disco_err.h"
+
+#define DISCO_NAME_MAX 63            /* [A-Za-z0-9][A-Za-z0-9_.-]* */
+#define DISCO_MAX_DISKS 6
+#define DISCO_DEFAULT_SHUTDOWN_MS 30000u
+
+enum disco_state {
+    DISCO_STOPPED = 0,
+    DISCO_RUNNING,
+    DISCO_PAUSED,
+    DISCO_STOPPING,
+};
+const char *disco_state_name(enum disco_state st);   /* "stopped", ... */
+
+struct disco_host;
+
+struct disco_host_config {
+    const char *state_dir;      /* NULL: $DISCO_STATE_DIR, else /var/lib/disco */
+    unsigned workers;           /* vCPU worker threads; 0: one per host CPU */
+    uint64_t slice_ns;          /* 0: 10 ms */
+};
+
+/* Open the host: load every saved guest config (all STOPPED, except those
+ * marked autostart, which are started). */
+struct disco_host *disco_host_new(const struct disco_host_config *cfg, struct disco_err *err);
+/* Hard-stop every running guest and free the host (configs stay on disk). */
+void disco_host_free(struct disco_host *h);
+
+/* A VM's configuration. Strings are copied by disco_create. Paths must be
+ * absolute. */
+struct disco_vm_config {
+    const char *name;
+    unsigned cpus;              /* 0: 1 */
+    uint64_t mem;               /* bytes; 0: 256 MiB */
+    const char *kernel;
+    const char *initrd;         /* optional */
+    const char *append;         /* NULL: "console=ttyS0" */
+    const char *bios;           /* optional */
+    const char *disks[DISCO_MAX_DISKS];
+    unsigned ndisks;
+    unsigned weight;            /* 0: 256 */
+    unsigned cap;               /* percent of one host CPU; 0: none */
+    bool autostart;             /* start when the host is opened */
+};
+
+/* Parse a config (JSON text, see docs/FLEET.md; or a file holding it) into
+ * *cfg; its strings point into *storage, which the caller frees with free().
+ * Unknown keys and wrong types are errors that name the key. */
+int disco_vm_config_parse(const char *json, struct disco_vm_config *cfg, void **storage,
+                          struct disco_err *err);
+int disco_vm_config_load(const char *path, struct disco_vm_config *cfg, void **storage,
+                         struct disco_err *err);
+/* The config as JSON text (malloc'd), in the same format. */
+char *disco_vm_config_to_json(const struct disco_vm_config *cfg);
+
+/* Define a guest (STOPPED) and save its config. */
+int disco_create(struct disco_host *h, const struct disco_vm_config *cfg, struct disco_err *err);
+/* Remove a STOPPED guest, its config and its console log. */
+int disco_destroy(struct disco_host *h, const char *name, struct disco_err *err);
+
+int disco_start(struct disco_host *h, const char *name, struct disco_err *err);
+/* Hard stop (pull the plug). RUNNING, PAUSED or STOPPING -> STOPPED. */
+int disco_stop(struct disco_host *h, const char *name, struct disco_err *err);
+/* Clean shutdown through the guest agent; if the guest is not STOPPED
+ * within timeout_ms (0: DISCO_DEFAULT_SHUTDOWN_MS), or has no agent, hard
+ * stop when the time is up. *forced (may be NULL) tells which happened. */
+int disco_shutdown(struct disco_host *h, const char *name, uint64_t timeout_ms, bool *forced,
+                   struct disco_err *err);
+/* Clean reboot through the agent; with force (or no agent answering within
+ * timeout_ms), a hard reset. */
+int disco_reboot(struct disco_host *h, const char *name, bool force, uint64_t timeout_ms,
+                 struct disco_err *err);
+int disco_pause(struct disco_host *h, const char *name, struct disco_err *err);
+int disco_resume(struct disco_host *h, const char *name, struct disco_err *err);
+
+/* Change weight / cap of a guest (saved; applied at once if running). */
+int disco_set_sched(struct disco_host *h, const char *name, unsigned weight, unsigned cap,
+                    struct disco_err *err);
+
+struct disco_info {
+    char name[DISCO_NAME_MAX + 1];
+    enum disco_state state;
+    bool agent;                 /* the guest agent is connected */
+    char last_exit[256];        /* why it last stopped ("" if never ran) */
+};
+int disco_info(struct disco_host *h, const char *name, struct disco_info *info,
+               struct disco_err *err);
+/* All guests, sorted by name: *out is malloc'd (free it), *n entries. */
+int disco_list(struct disco_host *h, struct disco_info **out, size_t *n, struct disco_err *err);
+/* The saved config of a guest; strings valid until the guest is destroyed. */
+int disco_get_config(struct disco_host *h, const char *name, struct disco_vm_config *cfg,
+                     struct disco_err *err);
+
+struct disco_stats {
+    enum disco_state state;
+    unsigned cpus, weight, cap;
+    uint64_t uptime_ns;
+    uint64_t cpu_ns;            /* host CPU time of its vCPUs */
+    uint64_t instret;           /* guest instructions retired */
+    uint64_t slices, wakeups, preemptions, parks;
+    unsigned resets;
+    uint64_t mem;               /* configured */
+    uint64_t mem_touched;       /* guest RAM backed by host memory */
+    bool guest_mem_valid;       /* the agent answered: the fields below are set */
+    uint64_t guest_mem_total, guest_mem_free, guest_mem_available, guest_mem_cached;
+};
+int disco_stats(struct disco_host *h, const char *name, struct disco_stats *st,
+                struct disco_err *err);
+
+/* Run a command in a RUNNING guest through its agent. */
+struct disco_exec_result {
+    int status;                 /* exit code, or 128 + signal */
+    uint8_t *out, *errout;      /* malloc'd, NUL-terminated */
+    size_t out_len, err_len;
+    bool truncated;
+};
+int disco_exec(struct disco_host *h, const char *name, const char *const *argv,
+               uint64_t timeout_ms, struct disco_exec_result *res, struct disco_err *err);
+void disco_exec_result_free(struct disco_exec_result *res);
+/* Wait until the guest's agent is connected (a freshly started guest takes
+ * a moment to boot): 0, -ETIMEDOUT, or -EBUSY if the guest is not running. */
+int disco_wait_agent(struct disco_host *h, const char *name, uint64_t timeout_ms,
+                     struct disco_err *err);
+
+/* Console: any number of watchers; at most one writer. Output is the
+ * guest's serial console (also appended to <state_dir>/vms/<name>/console.log);
+ * a new watcher first gets the last DISCO_CONSOLE_REPLAY bytes. The output
+ * callback runs on a disco thread: it must not block (drop or buffer). */
+#define DISCO_CONSOLE_REPLAY (64u << 10)
+struct disco_console;
+struct disco_console_ops {
+    void (*output)(void *ctx, const uint8_t *buf, size_t len);
+    /* The guest stopped or was destroyed: no more output (optional). */
+    void (*closed)(void *ctx);
+};
+/* want_write: ask to be the writer; *is_writer says whether we are (the
+ * first writer keeps the role until it detaches). */
+struct disco_console *disco_console_attach(struct disco_host *h, const char *name,
+                                           const struct disco_console_ops *ops, void *ctx,
+                                           bool want_write, bool *is_writer,
+                                           struct disco_err *err);
+/* Input for the guest (writer only): bytes accepted, or <0. */
+int disco_console_write(struct disco_console *c, const uint8_t *buf, size_t len);
+/* After this returns, ops are not called any more. */
+void disco_console_detach(struct disco_console *c);
+/* Path of the guest's console log (malloc'd). */
+char *disco_console_log_path(struct disco_host *h, const char *name);
+
+#endif
