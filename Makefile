@@ -52,3 +52,4 @@ $(BUILD)/%.o: %.c
 clean:
 	rm -rf build build-san
 -include guest/agent/agent.mk
+-include tests/guests/guests.mk
