@@ -21,7 +21,7 @@ say() { echo "guest/build.sh: $*" >&2; }
 die() { say "error: $*"; exit 1; }
 
 # Inputs hashed into the key (besides package versions). Order matters.
-inputs=(build.sh linux.config busybox.config gen-initramfs-list.sh init)
+inputs=(build.sh linux.config busybox.config gen-initramfs-list.sh init agent/agent.c)
 while IFS= read -r -d '' f; do inputs+=("${f#"$here"/}"); done < \
 	<(find "$here/run" "$here/rootfs" -type f -print0 | LC_ALL=C sort -z)
 
@@ -247,6 +247,11 @@ while IFS= read -r link; do # e.g. /usr/bin/seq -> ../../bin/busybox
 	ln -sfn "$up/bin/busybox" "$root$link"
 done < "$bpart/busybox.links"
 install -m 0755 "$here/init" "$root/init"
+# The guest agent (see guest/agent/agent.c, src/vmm/agent.h): static, like busybox.
+run ${cross}gcc -static -O2 -s -Wall -Wextra -o "$root/sbin/disco-agent" "$here/agent/agent.c"
+if ${cross}readelf -l "$root/sbin/disco-agent" | grep -qE 'INTERP|DYNAMIC'; then
+	die "disco-agent is not a static executable"
+fi
 for f in "$here"/run/*; do install -m 0644 "$f" "$root/etc/disco/run/${f##*/}"; done
 # guest/rootfs/ is copied verbatim (modes normalised: 0755 dirs, 0644 files).
 (cd "$here/rootfs" && find . -type d -exec mkdir -p "$root/{}" \; &&

@@ -1,6 +1,6 @@
 /* The host side of the guest agent: a small static program in the default
  * guest (guest/agent/agent.c) that serves requests over the VM's agent port
- * (virtio-console, /dev/hvc0 in the guest).
+ * (a virtio-console; /dev/hvc1 in the default guest, see below).
  *
  * Wire protocol, both directions: frames of
  *     "<type> <id> <len>\n" followed by <len> bytes of payload
@@ -24,7 +24,14 @@
  * A frame the receiver does not understand is answered with `fail` (guest)
  * or ignored (host); a malformed header makes the receiver resynchronise at
  * the next newline. The host never trusts the guest: lengths are bounded,
- * unknown ids are dropped, output beyond AGENT_MAX_OUTPUT is cut. */
+ * unknown ids are dropped, output beyond AGENT_MAX_OUTPUT is cut.
+ *
+ * A `hello` means a (re)started agent: requests still pending fail with
+ * -ECONNRESET. The guest sends an exec's out/err frames before its exit
+ * frame; output that background grandchildren write after the command
+ * itself exited is dropped. In the default guest the agent's port is the
+ * first virtio-console, which is /dev/hvc1 there: the kernel's SBI console
+ * (HVC_RISCV_SBI) always registers hvc0 first. */
 #ifndef DISCO_VMM_AGENT_H
 #define DISCO_VMM_AGENT_H
 
@@ -37,6 +44,10 @@
 #define AGENT_MAX_FRAME (1u << 20)        /* payload bytes per frame */
 #define AGENT_MAX_OUTPUT (16u << 20)      /* stdout / stderr kept per exec */
 #define AGENT_MAX_ARGV_BYTES (64u << 10)
+/* Timeouts are in milliseconds from the call; 0 means "only if it is
+ * already so" (no waiting), AGENT_FOREVER waits without limit (until the
+ * reply or agent_disconnect). */
+#define AGENT_FOREVER UINT64_MAX
 
 struct agent;
 
