@@ -53,3 +53,4 @@ clean:
 	rm -rf build build-san
 -include guest/agent/agent.mk
 -include tests/guests/guests.mk
+-include tests/unit/vm_progs/vm_progs.mk

@@ -5,7 +5,8 @@
  * sink callback (called with the device mutex held, on the hart thread).
  * Receive is pushed by virtio_console_input, typically from a console
  * thread, into whatever buffers the guest has posted; it takes the same
- * mutex as the MMIO handlers. */
+ * mutex as the MMIO handlers. When the guest posts receive buffers, an
+ * optional hook tells the owner (who holds input back until then) to retry. */
 #include "virtio/virtio_dev.h"
 
 #include <errno.h>
@@ -21,6 +22,8 @@
 struct vcons {
     virtio_console_sink sink;
     void *sink_ctx;
+    void (*rx_posted)(void *ctx);   /* device lock held, on the hart's thread */
+    void *rx_ctx;
 };
 
 static int64_t cons_tx(struct virtio_mmio *vm, void *dev, struct virtq *vq,
@@ -42,11 +45,24 @@ static int64_t cons_tx(struct virtio_mmio *vm, void *dev, struct virtq *vq,
 
 static void cons_notify(struct virtio_mmio *vm, void *dev, unsigned q)
 {
-    (void)dev;
+    struct vcons *c = dev;
     /* Notifications on the receiveq just announce fresh buffers; input is
-     * placed into them when it arrives (the caller retries refused bytes). */
+     * placed into them when it arrives: tell whoever holds input back. */
     if (q == CONSOLE_TXQ)
         virtio_mmio_process_queue(vm, q, cons_tx);
+    else if (q == CONSOLE_RXQ && c->rx_posted)
+        c->rx_posted(c->rx_ctx);
+}
+
+void virtio_console_set_rx_notify(struct virtio_mmio *vm, void (*fn)(void *ctx), void *ctx)
+{
+    if (!vm || virtio_mmio_device_id(vm) != VIRTIO_ID_CONSOLE)
+        return;
+    virtio_mmio_lock(vm);
+    struct vcons *c = virtio_mmio_dev(vm);
+    c->rx_posted = fn;
+    c->rx_ctx = ctx;
+    virtio_mmio_unlock(vm);
 }
 
 size_t virtio_console_input(struct virtio_mmio *vm, const uint8_t *buf, size_t len)

@@ -41,5 +41,10 @@ struct virtio_mmio *virtio_console_new(const struct virtio_host *host,
 /* Deliver input bytes to the guest; returns how many were accepted (the
  * guest may not have posted receive buffers yet). */
 size_t virtio_console_input(struct virtio_mmio *vm, const uint8_t *buf, size_t len);
+/* Call fn(ctx) whenever the guest posts receive buffers (a receiveq
+ * notification, or the driver going live), so input that was refused can be
+ * retried. fn runs on the notifying hart's thread with the device lock held:
+ * it must only signal (e.g. write an eventfd), never call back in. */
+void virtio_console_set_rx_notify(struct virtio_mmio *vm, void (*fn)(void *ctx), void *ctx);
 
 #endif

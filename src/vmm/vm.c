@@ -1,4 +1,4 @@
-#define _GNU_SOURCE /* ppoll */
+#define _GNU_SOURCE
 #include "vmm/vm.h"
 
 #include <ctype.h>
@@ -9,21 +9,25 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "machine/board.h"
 #include "machine/uart.h"
+#include "mem/pmap.h"
 #include "riscv/hart.h"
 #include "virtio/virtio_mmio.h"
+#include "vmm/evloop.h"
 #include "vmm/sched.h"
 
 #define ELF_CHUNK 10000u        /* --elf: tohost is polled at least every 10k instructions */
 #define POLL_INTERVAL_NS 1000000ull   /* board_poll (RTC alarm) from running harts: every 1 ms */
-#define INPUT_RETRY_NS 10000000 /* input waiting for FIFO room / a listener: retry every 10 ms */
+#define INPUT_RETRY_NS 10000000ull /* input waiting for FIFO room / a listener: retry every 10 ms */
 #define OUTBUF_SIZE 8192
 #define INBUF_SIZE 4096
+#define CONSOLE_QUEUE (64u << 10)  /* vm_console_input bytes held for the UART */
 #define WORKERS_ENV "DISCO_WORKERS"
 
 /* HTIF (tohost/fromhost) commands. */
@@ -33,24 +37,51 @@
 #define HTIF_SYS_WRITE 64
 #define HTIF_SYS_EXIT 93
 
-/* Threads: vm_run's caller thread is the VM's I/O thread (console input,
- * stop requests, board events, resets); the scheduler's workers run the
- * harts and call the hooks below. Ownership of the fields:
- *   - board, vdev, sv: changed only by the I/O thread while the VM is
- *     paused (no worker inside it); read by workers while it runs;
+enum vm_state {
+    VM_NEW = 0,     /* built, never started */
+    VM_STARTING,    /* vm_start is registering it */
+    VM_RUNNING,     /* on a scheduler and a loop (maybe paused) */
+    VM_EXITED,      /* the run ended; exited was (or is being) called */
+};
+
+/* How console input is watched: epoll on in_fd, or (regular files and
+ * /dev/null, which epoll refuses) read whenever the buffer is empty. */
+enum in_mode { IN_NONE, IN_EPOLL, IN_ALWAYS };
+
+/* A byte queue: data[head, head + len). */
+struct bq {
+    uint8_t *data;
+    size_t head, len, cap, max;
+};
+
+/* Threads: the event loop's thread is the VM's control thread (console
+ * input, stop requests, board events, resets, agent traffic); the
+ * scheduler's workers run the harts and call the hooks below. Ownership:
+ *   - board, vdev, vcons, sv, state: changed only on the loop thread with
+ *     ctl held while the VM is paused (no worker inside it); read by
+ *     workers while it runs; API threads (vm_pause, vm_stats) take ctl;
  *   - console output: out_lock; console input: in_lock (harts read it via
- *     SBI getchar and HTIF); HTIF state: htif_lock;
+ *     SBI getchar and HTIF); HTIF state: htif_lock; agent queue: agent_lock;
  *   - halt / fatal / HTIF result: set by a worker (ev_lock), read by the
- *     I/O thread after pausing the VM. */
+ *     loop thread after pausing the VM;
+ *   - loop-thread only: in_eof, quit, in_watched, in_timer. */
 struct vm {
     struct vm_config cfg;
     struct board *board;
     struct virtio_mmio *vdev[VIRT_VIRTIO_SLOTS];
     struct virtio_mmio *vcons;
-    int efd;                                  /* eventfd: wakes the I/O thread */
+    int efd;                                  /* eventfd: wakes the loop for this VM */
     _Atomic int stop;                         /* vm_request_stop */
+    _Atomic int reset_req;                    /* vm_request_reset */
 
-    struct sched_vm *sv;                      /* while vm_run runs */
+    pthread_mutex_t ctl;                      /* see above */
+    enum vm_state state;
+    bool user_paused;                         /* vm_pause */
+    struct sched_vm *sv;                      /* while started */
+    struct evloop *ev;
+    struct vm_events events;
+    uint64_t start_ns, end_ns;
+
     _Atomic int halt;                         /* a hart ended the run: no more slices */
     pthread_mutex_t ev_lock;
     bool htif_done, fatal;
@@ -66,14 +97,71 @@ struct vm {
     pthread_mutex_t in_lock;
     uint8_t inbuf[INBUF_SIZE];
     size_t in_pos, in_len;
-    bool in_eof;                              /* I/O thread only */
-    bool quit;                                /* I/O thread only */
+    struct bq cq;                             /* vm_console_input (in_lock) */
+    bool in_eof;
+    bool quit;
+    enum in_mode in_mode;
+    bool in_watched;                          /* in_fd registered with the loop */
+    struct evloop_timer *in_timer;            /* input retry / read-again */
+    uint64_t in_timer_deadline;
+
+    /* agent port (virtio-console receive) */
+    pthread_mutex_t agent_lock;
+    bool agent_open;                          /* started and not exited */
+    struct bq aq;
 
     pthread_mutex_t htif_lock;
     bool htif_getc_waiting;
 
     unsigned resets;
 };
+
+/* ---- byte queues ------------------------------------------------------------------ */
+
+static size_t bq_room(const struct bq *q) { return q->max - q->len; }
+
+/* Append up to n bytes (what fits under max); returns how many. */
+static size_t bq_push(struct bq *q, const uint8_t *buf, size_t n)
+{
+    if (n > bq_room(q))
+        n = bq_room(q);
+    if (!n)
+        return 0;
+    if (q->head && q->head + q->len + n > q->cap) {
+        memmove(q->data, q->data + q->head, q->len);
+        q->head = 0;
+    }
+    if (q->len + n > q->cap) {
+        size_t cap = q->cap ? q->cap : 4096;
+        while (cap < q->len + n)
+            cap *= 2;
+        if (cap > q->max)
+            cap = q->max;
+        uint8_t *d = realloc(q->data, cap);
+        if (!d)
+            return 0;
+        q->data = d;
+        q->cap = cap;
+    }
+    memcpy(q->data + q->head + q->len, buf, n);
+    q->len += n;
+    return n;
+}
+
+static void bq_pop(struct bq *q, size_t n)
+{
+    q->head += n;
+    q->len -= n;
+    if (!q->len)
+        q->head = 0;
+}
+
+static void bq_clear(struct bq *q)
+{
+    free(q->data);
+    q->data = NULL;
+    q->head = q->len = q->cap = 0;
+}
 
 static uint64_t mono_ns(void)
 {
@@ -139,11 +227,23 @@ static int console_getc(void *ctx)
     return c;
 }
 
-/* Read console input if any is waiting (never blocks). in_lock held. */
+/* Refill the input buffer once it is empty: queued vm_console_input bytes
+ * first, else console.in_fd if input is waiting (never blocks). in_lock
+ * held. */
 static void input_read(struct vm *vm)
 {
+    if (vm->in_pos < vm->in_len)
+        return;
+    if (vm->cq.len) {
+        size_t k = vm->cq.len < INBUF_SIZE ? vm->cq.len : INBUF_SIZE;
+        memcpy(vm->inbuf, vm->cq.data + vm->cq.head, k);
+        bq_pop(&vm->cq, k);
+        vm->in_pos = 0;
+        vm->in_len = k;
+        return;
+    }
     int fd = vm->cfg.console.in_fd;
-    if (fd < 0 || vm->in_eof || vm->in_pos < vm->in_len)
+    if (fd < 0 || vm->in_eof)
         return;
     struct pollfd p = {.fd = fd, .events = POLLIN};
     if (poll(&p, 1, 0) <= 0 || !(p.revents & (POLLIN | POLLHUP | POLLERR)))
@@ -183,13 +283,33 @@ static void input_deliver(struct vm *vm)
     vm->in_pos += k;
 }
 
-static void input_pump(struct vm *vm)
+/* Move input along; returns true while some is held back (the guest is not
+ * listening or its FIFO is full). Loop thread. */
+static bool input_pump(struct vm *vm)
 {
     pthread_mutex_lock(&vm->in_lock);
     input_deliver(vm);
     input_read(vm);
     input_deliver(vm);
+    /* Fill the FIFO from the queue too while the guest takes it. */
+    while (vm->in_pos >= vm->in_len && vm->cq.len && vm->board &&
+           board_console_ready(vm->board)) {
+        input_read(vm);
+        input_deliver(vm);
+    }
+    bool waiting = vm->in_pos < vm->in_len || vm->cq.len;
     pthread_mutex_unlock(&vm->in_lock);
+    return waiting;
+}
+
+size_t vm_console_input(struct vm *vm, const uint8_t *buf, size_t len)
+{
+    pthread_mutex_lock(&vm->in_lock);
+    size_t k = bq_push(&vm->cq, buf, len);
+    pthread_mutex_unlock(&vm->in_lock);
+    if (k)
+        notify(vm);
+    return k;
 }
 
 /* ---- board hooks ------------------------------------------------------------ */
@@ -234,6 +354,11 @@ static void vm_teardown(struct vm *vm)
     vm->vcons = NULL;
 }
 
+static void rx_posted(void *ctx)
+{
+    notify(ctx);
+}
+
 static int attach(struct vm *vm, unsigned slot, struct virtio_mmio *dev, struct disco_err *err)
 {
     vm->vdev[slot] = dev;
@@ -269,9 +394,15 @@ static int vm_build(struct vm *vm, struct disco_err *err)
     }
     slot--;
     struct virtio_host hc = {board_pmap(vm->board), board_slot_irq(vm->board, slot)};
-    vm->vcons = virtio_console_new(&hc, console_out, vm, err);
+    if (c->agent_rx)
+        vm->vcons = virtio_console_new(&hc, c->agent_rx, c->agent_ctx, err);
+    else
+        vm->vcons = virtio_console_new(&hc, console_out, vm, err);
     if (!vm->vcons || (rc = attach(vm, slot, vm->vcons, err)) < 0)
         goto fail;
+    /* Agent bytes refused for want of receive buffers are retried by the
+     * loop when the guest posts some. */
+    virtio_console_set_rx_notify(vm->vcons, rx_posted, vm);
     slot--;
     struct virtio_host hr = {board_pmap(vm->board), board_slot_irq(vm->board, slot)};
     struct virtio_mmio *rng = virtio_rng_new(&hr, err);
@@ -303,9 +434,13 @@ static void vm_release(struct vm *vm)
     if (vm->efd >= 0)
         close(vm->efd);
     pthread_mutex_destroy(&vm->htif_lock);
+    pthread_mutex_destroy(&vm->agent_lock);
+    pthread_mutex_destroy(&vm->ctl);
     pthread_mutex_destroy(&vm->ev_lock);
     pthread_mutex_destroy(&vm->in_lock);
     pthread_mutex_destroy(&vm->out_lock);
+    bq_clear(&vm->cq);
+    bq_clear(&vm->aq);
     free(vm);
 }
 
@@ -350,6 +485,10 @@ struct vm *vm_new(const struct vm_config *cfg, struct disco_err *err)
     pthread_mutex_init(&vm->in_lock, NULL);
     pthread_mutex_init(&vm->ev_lock, NULL);
     pthread_mutex_init(&vm->htif_lock, NULL);
+    pthread_mutex_init(&vm->ctl, NULL);
+    pthread_mutex_init(&vm->agent_lock, NULL);
+    vm->cq.max = CONSOLE_QUEUE;
+    vm->aq.max = VM_AGENT_QUEUE;
     vm->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (vm->efd < 0) {
         err_errno(err, errno, "eventfd");
@@ -448,7 +587,7 @@ static int htif_poll(struct vm *vm, unsigned *code)
 
 /* ---- scheduler hooks (worker threads) ------------------------------------------- */
 
-/* Stop every hart of this VM and tell the I/O thread. */
+/* Stop every hart of this VM and tell the loop. */
 static void halt_run(struct vm *vm)
 {
     atomic_store(&vm->halt, 1);
@@ -460,7 +599,7 @@ static enum sched_verdict vm_enter(void *ctx, unsigned i)
     struct vm *vm = ctx;
     struct board *b = vm->board;
     if (atomic_load(&vm->halt) || board_event_pending(b))
-        return SCHED_BLOCK;   /* the I/O thread pauses the VM next */
+        return SCHED_BLOCK;   /* the loop pauses the VM next */
     switch (board_hart_state(b, i)) {
     case BOARD_HART_STARTED: return SCHED_RUN;
     case BOARD_HART_SUSPENDED:
@@ -531,7 +670,7 @@ static const struct sched_vm_ops vm_sched_ops = {
     .exit = vm_exit,
 };
 
-/* ---- the run loop (the I/O thread) ---------------------------------------------- */
+/* ---- the run (the event loop's thread) ---------------------------------------------- */
 
 static int harts_of(struct vm *vm, struct rv_hart **harts)
 {
@@ -566,35 +705,14 @@ static int pick_workers(const struct vm *vm, unsigned *out, struct disco_err *er
     return 0;
 }
 
-/* Sleep until console input, a wake-up of the I/O thread (stop, board
- * event, a hart ended the run), or the input retry time; then pump input
- * and let polled devices catch up. */
-static void io_wait(struct vm *vm)
-{
-    pthread_mutex_lock(&vm->in_lock);
-    bool input_waiting = vm->in_pos < vm->in_len;
-    pthread_mutex_unlock(&vm->in_lock);
-    struct pollfd fds[2];
-    nfds_t nfds = 0;
-    fds[nfds++] = (struct pollfd){.fd = vm->efd, .events = POLLIN};
-    int in_fd = vm->cfg.console.in_fd;
-    if (in_fd >= 0 && !vm->in_eof && !input_waiting)
-        fds[nfds++] = (struct pollfd){.fd = in_fd, .events = POLLIN};
-    /* Input held back (full FIFO, or the guest not listening yet) is
-     * retried now and then. */
-    struct timespec retry = {0, INPUT_RETRY_NS};
-    ppoll(fds, nfds, input_waiting ? &retry : NULL, NULL);
-    uint64_t drain;
-    while (read(vm->efd, &drain, sizeof drain) > 0)
-        ;
-    input_pump(vm);
-    board_poll(vm->board);
-}
-
-/* Serve a reset (VM paused): rebuild the machine from the config. */
+/* Serve a reset (VM paused, ctl held): rebuild the machine from the config.
+ * The agent's queue belongs to the old guest: drop it. */
 static int vm_reset(struct vm *vm, struct disco_err *err)
 {
     out_flush(vm);
+    pthread_mutex_lock(&vm->agent_lock);
+    bq_clear(&vm->aq);
+    pthread_mutex_unlock(&vm->agent_lock);
     vm_teardown(vm);
     vm->resets++;
     int rc = vm_build(vm, err);
@@ -605,6 +723,357 @@ static int vm_reset(struct vm *vm, struct disco_err *err)
     if ((rc = sched_vm_set_harts(vm->sv, harts, (unsigned)n)) < 0)
         return err_set(err, rc, "cannot hand the rebuilt harts to the scheduler");
     return 0;
+}
+
+/* Push queued agent bytes into the buffers the guest posted. Loop thread. */
+static void agent_pump(struct vm *vm)
+{
+    pthread_mutex_lock(&vm->agent_lock);
+    if (vm->aq.len && vm->vcons)
+        bq_pop(&vm->aq, virtio_console_input(vm->vcons, vm->aq.data + vm->aq.head, vm->aq.len));
+    pthread_mutex_unlock(&vm->agent_lock);
+}
+
+static void in_fd_fn(void *ctx, int fd, uint32_t events);
+static void in_timer_fn(void *ctx);
+
+/* Arm the input timer for `deadline` unless it fires sooner already. */
+static void in_timer_arm(struct vm *vm, uint64_t deadline)
+{
+    if (vm->in_timer) {
+        if (vm->in_timer_deadline <= deadline)
+            return;
+        evloop_timer_cancel(vm->ev, vm->in_timer);
+    }
+    vm->in_timer = evloop_timer_add(vm->ev, deadline, in_timer_fn, vm);
+    vm->in_timer_deadline = deadline;
+}
+
+/* Watch console.in_fd only while nothing is held back (as ppoll did): a
+ * full FIFO pushes back on the input instead of waking the loop; input
+ * held back is retried every INPUT_RETRY_NS. Loop thread, ctl held. */
+static void input_arm(struct vm *vm, bool waiting)
+{
+    bool want = vm->in_mode != IN_NONE && !vm->in_eof && !waiting;
+    if (vm->in_mode == IN_EPOLL && want != vm->in_watched) {
+        if (!want)
+            evloop_del(vm->ev, vm->cfg.console.in_fd);
+        vm->in_watched = want &&
+            evloop_add(vm->ev, vm->cfg.console.in_fd, EPOLLIN, in_fd_fn, vm, NULL) == 0;
+    }
+    if (waiting)
+        in_timer_arm(vm, evloop_now_ns() + INPUT_RETRY_NS);
+    else if (want && vm->in_mode == IN_ALWAYS)
+        in_timer_arm(vm, 0);   /* a file: read on as the guest takes it */
+}
+
+/* The run is over (ctl held, VM paused): leave the scheduler and the loop,
+ * then report. The VM may be freed by exited: nothing touches it after. */
+static void vm_finish(struct vm *vm, struct vm_exit *ex, int rc, const struct disco_err *err)
+{
+    ex->resets = vm->resets;
+    sched_vm_remove(vm->sv);
+    vm->sv = NULL;
+    vm->state = VM_EXITED;
+    vm->end_ns = evloop_now_ns();
+    pthread_mutex_lock(&vm->agent_lock);
+    vm->agent_open = false;
+    bq_clear(&vm->aq);
+    pthread_mutex_unlock(&vm->agent_lock);
+    evloop_del(vm->ev, vm->efd);
+    if (vm->in_watched)
+        evloop_del(vm->ev, vm->cfg.console.in_fd);
+    vm->in_watched = false;
+    evloop_timer_cancel(vm->ev, vm->in_timer);
+    vm->in_timer = NULL;
+    out_flush(vm);
+    struct vm_events evs = vm->events;
+    pthread_mutex_unlock(&vm->ctl);
+    if (evs.exited)
+        evs.exited(evs.ctx, vm, ex, rc, rc < 0 ? err : NULL);
+}
+
+/* Everything the loop does for one VM, whatever woke it: drain the
+ * eventfd, move console input and agent bytes, and serve what ends or
+ * restarts the run (the body of the old vm_run loop). */
+static void vm_service(struct vm *vm)
+{
+    uint64_t drain;
+    while (read(vm->efd, &drain, sizeof drain) > 0)
+        ;
+    pthread_mutex_lock(&vm->ctl);
+    if (vm->state != VM_RUNNING) {
+        pthread_mutex_unlock(&vm->ctl);   /* vm_start re-notifies once it is */
+        return;
+    }
+    input_pump(vm);
+    board_poll(vm->board);
+    agent_pump(vm);
+    bool did_reset = false;
+    struct vm_exit ex = {0};
+    struct disco_err err = {0};
+    while (atomic_load(&vm->stop) || vm->quit || atomic_load(&vm->halt) ||
+           board_event_pending(vm->board) || atomic_load(&vm->reset_req)) {
+        /* Something ends or restarts the run: take every hart off the
+         * workers first. */
+        sched_vm_pause(vm->sv);
+        out_flush(vm);
+        int rc = 0;
+        if (vm->fatal) {
+            rc = err_set(&err, -EFAULT, "%s", vm->fatal_msg);
+            vm_finish(vm, &ex, rc, &err);
+            return;
+        }
+        if (vm->htif_done) {
+            ex.reason = VM_EXIT_HTIF;
+            ex.code = vm->htif_code;
+            vm_finish(vm, &ex, (int)(vm->htif_code & 0x7fffffff), NULL);
+            return;
+        }
+        unsigned code = 0;
+        enum board_event bev = board_take_event(vm->board, &code);
+        if (bev == BOARD_EV_POWEROFF) {
+            ex.reason = VM_EXIT_POWEROFF;
+            vm_finish(vm, &ex, 0, NULL);
+            return;
+        }
+        if (bev == BOARD_EV_FAIL) {
+            ex.reason = VM_EXIT_FAIL;
+            ex.code = code;
+            vm_finish(vm, &ex, code ? (int)(code & 0x7fffffff) : 1, NULL);
+            return;
+        }
+        if (bev != BOARD_EV_RESET && (atomic_load(&vm->stop) || vm->quit)) {
+            ex.reason = vm->quit ? VM_EXIT_QUIT : VM_EXIT_STOPPED;
+            vm_finish(vm, &ex, 0, NULL);
+            return;
+        }
+        if (bev == BOARD_EV_RESET || atomic_load(&vm->reset_req)) {
+            atomic_store(&vm->reset_req, 0);   /* any reset serves the request */
+            if ((rc = vm_reset(vm, &err)) < 0) {
+                vm_finish(vm, &ex, rc, &err);
+                return;
+            }
+            did_reset = true;
+        }
+        if (!vm->user_paused)
+            sched_vm_resume(vm->sv);
+        if (did_reset) {
+            /* One reset per call: a guest rebooting in a tight loop must
+             * not keep the shared loop to itself. Look again soon. */
+            notify(vm);
+            break;
+        }
+    }
+    input_arm(vm, input_pump(vm));
+    struct vm_events evs = vm->events;
+    pthread_mutex_unlock(&vm->ctl);
+    if (did_reset && evs.reset)
+        evs.reset(evs.ctx, vm);
+}
+
+static void efd_fn(void *ctx, int fd, uint32_t events)
+{
+    (void)fd;
+    (void)events;
+    vm_service(ctx);
+}
+
+static void in_fd_fn(void *ctx, int fd, uint32_t events)
+{
+    (void)fd;
+    (void)events;
+    vm_service(ctx);
+}
+
+static void in_timer_fn(void *ctx)
+{
+    struct vm *vm = ctx;
+    vm->in_timer = NULL;   /* fired: no longer ours to cancel */
+    vm_service(vm);
+}
+
+int vm_start(struct vm *vm, struct sched *s, struct evloop *ev, const struct vm_events *events,
+             struct disco_err *err)
+{
+    pthread_mutex_lock(&vm->ctl);
+    if (vm->state != VM_NEW) {
+        pthread_mutex_unlock(&vm->ctl);
+        return err_set(err, -EBUSY, "the VM was started already");
+    }
+    if (!vm->board) {
+        pthread_mutex_unlock(&vm->ctl);
+        return err_set(err, -EINVAL, "the VM has no machine (a previous reset failed)");
+    }
+    struct rv_hart *harts[BOARD_MAX_HARTS];
+    struct sched_vm_params p = {
+        .harts = harts,
+        .nharts = (unsigned)harts_of(vm, harts),
+        .weight = vm->cfg.weight,
+        .cap = vm->cfg.cap,
+        .max_chunk = vm->cfg.elf ? ELF_CHUNK : 0,
+        .ops = &vm_sched_ops,
+        .ctx = vm,
+    };
+    vm->sv = sched_vm_add(s, &p, err);
+    if (!vm->sv) {
+        pthread_mutex_unlock(&vm->ctl);
+        return err && err->code ? err->code : -ENOMEM;
+    }
+    vm->ev = ev;
+    if (events)
+        vm->events = *events;
+    vm->state = VM_STARTING;
+    atomic_store(&vm->halt, 0);
+    vm->htif_done = vm->fatal = false;
+    pthread_mutex_unlock(&vm->ctl);
+
+    /* Registered without ctl held: a callback that runs meanwhile sees
+     * VM_STARTING and returns, so nothing here waits on it. */
+    pthread_mutex_lock(&vm->agent_lock);
+    vm->agent_open = true;
+    pthread_mutex_unlock(&vm->agent_lock);
+    enum in_mode mode = IN_NONE;
+    int rc = evloop_add(ev, vm->efd, EPOLLIN, efd_fn, vm, err);
+    int in_fd = vm->cfg.console.in_fd;
+    if (rc == 0 && in_fd >= 0) {
+        rc = evloop_add(ev, in_fd, EPOLLIN, in_fd_fn, vm, NULL);
+        if (rc == -EPERM) {
+            mode = IN_ALWAYS;   /* a regular file or /dev/null: always readable */
+            rc = 0;
+        } else if (rc == 0) {
+            mode = IN_EPOLL;
+        } else {
+            err_set(err, rc, "cannot watch console input (fd %d)", in_fd);
+            evloop_del(ev, vm->efd);
+        }
+    }
+    pthread_mutex_lock(&vm->ctl);
+    if (rc < 0) {
+        sched_vm_remove(vm->sv);
+        vm->sv = NULL;
+        vm->state = VM_NEW;
+        pthread_mutex_unlock(&vm->ctl);
+        pthread_mutex_lock(&vm->agent_lock);
+        vm->agent_open = false;
+        pthread_mutex_unlock(&vm->agent_lock);
+        return rc;
+    }
+    vm->in_mode = mode;
+    vm->in_watched = mode == IN_EPOLL;
+    vm->state = VM_RUNNING;
+    vm->start_ns = evloop_now_ns();
+    sched_vm_resume(vm->sv);
+    pthread_mutex_unlock(&vm->ctl);
+    notify(vm);   /* serve what came while starting (a stop, input) */
+    return 0;
+}
+
+void vm_stop(struct vm *vm)
+{
+    vm_request_stop(vm);
+}
+
+void vm_request_reset(struct vm *vm)
+{
+    atomic_store(&vm->reset_req, 1);
+    notify(vm);
+}
+
+int vm_pause(struct vm *vm)
+{
+    pthread_mutex_lock(&vm->ctl);
+    int rc = -EINVAL;
+    if (vm->state == VM_RUNNING) {
+        sched_vm_pause(vm->sv);
+        vm->user_paused = true;
+        rc = 0;
+    }
+    pthread_mutex_unlock(&vm->ctl);
+    return rc;
+}
+
+int vm_resume(struct vm *vm)
+{
+    pthread_mutex_lock(&vm->ctl);
+    int rc = -EINVAL;
+    if (vm->state == VM_RUNNING) {
+        if (vm->user_paused)
+            sched_vm_resume(vm->sv);
+        vm->user_paused = false;
+        rc = 0;
+    }
+    pthread_mutex_unlock(&vm->ctl);
+    return rc;
+}
+
+int vm_agent_send(struct vm *vm, const uint8_t *buf, size_t len)
+{
+    if (len > VM_AGENT_QUEUE)
+        return -ENOBUFS;
+    pthread_mutex_lock(&vm->agent_lock);
+    int rc = (int)len;
+    if (!vm->agent_open)
+        rc = -EPIPE;
+    else if (len > bq_room(&vm->aq) || bq_push(&vm->aq, buf, len) != len)
+        rc = -ENOBUFS;
+    pthread_mutex_unlock(&vm->agent_lock);
+    if (rc > 0)
+        notify(vm);
+    return rc;
+}
+
+void vm_stats(struct vm *vm, struct vm_stats *st)
+{
+    memset(st, 0, sizeof *st);
+    st->cpus = vm->cfg.cpus;
+    st->mem = vm->cfg.mem;
+    st->weight = vm->cfg.weight ? vm->cfg.weight : SCHED_DEFAULT_WEIGHT;
+    st->cap = vm->cfg.cap;
+    pthread_mutex_lock(&vm->ctl);
+    if (vm->board)
+        st->mem_touched = pmap_touched_pages(board_pmap(vm->board)) * 4096u;
+    st->resets = vm->resets;
+    if (vm->start_ns)
+        st->uptime_ns = (vm->end_ns ? vm->end_ns : evloop_now_ns()) - vm->start_ns;
+    if (vm->sv) {
+        struct sched_vm_stats s;
+        sched_vm_stats(vm->sv, &s);
+        st->cpu_ns = s.cpu_ns;
+        st->run_ns = s.run_ns;
+        st->instret = s.instret;
+        st->slices = s.slices;
+        st->wakeups = s.wakeups;
+        st->preemptions = s.preemptions;
+        st->parks = s.parks;
+        st->weight = s.weight;
+        st->cap = s.cap;
+    }
+    st->paused = vm->user_paused && vm->state == VM_RUNNING;
+    pthread_mutex_unlock(&vm->ctl);
+}
+
+/* vm_run: the foreground run of `disco run` on a private scheduler and
+ * loop; the calling thread runs the loop. */
+struct run_result {
+    struct evloop *ev;
+    struct vm_exit *ex;
+    struct disco_err *err;
+    int rc;
+    bool done;
+};
+
+static void run_exited(void *ctx, struct vm *vm, const struct vm_exit *ex, int rc,
+                       const struct disco_err *err)
+{
+    (void)vm;
+    struct run_result *r = ctx;
+    *r->ex = *ex;
+    r->rc = rc;
+    if (rc < 0 && err && r->err)
+        *r->err = *err;
+    r->done = true;
+    evloop_quit(r->ev);
 }
 
 int vm_run(struct vm *vm, struct vm_exit *ex, struct disco_err *err)
@@ -624,73 +1093,30 @@ int vm_run(struct vm *vm, struct vm_exit *ex, struct disco_err *err)
     struct sched *s = sched_new(&sc, err);
     if (!s)
         return err && err->code ? err->code : -ENOMEM;
-    struct rv_hart *harts[BOARD_MAX_HARTS];
-    struct sched_vm_params p = {
-        .harts = harts,
-        .nharts = (unsigned)harts_of(vm, harts),
-        .weight = vm->cfg.weight,
-        .cap = vm->cfg.cap,
-        .max_chunk = vm->cfg.elf ? ELF_CHUNK : 0,
-        .ops = &vm_sched_ops,
-        .ctx = vm,
-    };
-    vm->sv = sched_vm_add(s, &p, err);
-    if (!vm->sv) {
+    struct evloop *ev = evloop_new(err);
+    if (!ev) {
         sched_free(s);
         return err && err->code ? err->code : -ENOMEM;
     }
-    atomic_store(&vm->halt, 0);
-    vm->htif_done = vm->fatal = false;
-    sched_vm_resume(vm->sv);
-
-    for (;;) {
-        io_wait(vm);
-        if (!atomic_load(&vm->stop) && !vm->quit && !atomic_load(&vm->halt) &&
-            !board_event_pending(vm->board))
-            continue;
-        /* Something ends or restarts the run: take every hart off the
-         * workers first. */
-        sched_vm_pause(vm->sv);
-        out_flush(vm);
-        if (vm->fatal) {
-            rc = err_set(err, -EFAULT, "%s", vm->fatal_msg);
-            break;
+    struct run_result r = {.ev = ev, .ex = ex, .err = err};
+    struct vm_events events = {.exited = run_exited, .ctx = &r};
+    if ((rc = vm_start(vm, s, ev, &events, err)) == 0) {
+        while (!r.done) {
+            int lrc = evloop_run(ev);
+            if (lrc < 0 && !r.done) {
+                /* epoll itself failed: the loop cannot serve the stop, so
+                 * end the run here, the way the loop would have. */
+                pthread_mutex_lock(&vm->ctl);
+                sched_vm_pause(vm->sv);
+                ex->reason = VM_EXIT_STOPPED;
+                struct disco_err e = {0};
+                err_errno(&e, -lrc, "event loop");
+                vm_finish(vm, ex, lrc, &e);
+            }
         }
-        if (vm->htif_done) {
-            ex->reason = VM_EXIT_HTIF;
-            ex->code = vm->htif_code;
-            rc = (int)(vm->htif_code & 0x7fffffff);
-            break;
-        }
-        unsigned code = 0;
-        enum board_event ev = board_take_event(vm->board, &code);
-        if (ev == BOARD_EV_RESET) {
-            if ((rc = vm_reset(vm, err)) < 0)
-                break;
-            sched_vm_resume(vm->sv);
-            continue;
-        }
-        if (ev == BOARD_EV_POWEROFF) {
-            ex->reason = VM_EXIT_POWEROFF;
-            rc = 0;
-            break;
-        }
-        if (ev == BOARD_EV_FAIL) {
-            ex->reason = VM_EXIT_FAIL;
-            ex->code = code;
-            rc = code ? (int)(code & 0x7fffffff) : 1;
-            break;
-        }
-        if (atomic_load(&vm->stop) || vm->quit) {
-            ex->reason = vm->quit ? VM_EXIT_QUIT : VM_EXIT_STOPPED;
-            rc = 0;
-            break;
-        }
-        sched_vm_resume(vm->sv);   /* not reached: nothing else pauses */
+        rc = r.rc;
     }
-    ex->resets = vm->resets;
-    sched_vm_remove(vm->sv);
-    vm->sv = NULL;
+    evloop_free(ev);
     sched_free(s);
     out_flush(vm);
     return rc;

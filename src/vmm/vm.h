@@ -119,6 +119,9 @@ struct vm_stats {
 
 /* Check the config, build the machine and load the images. */
 struct vm *vm_new(const struct vm_config *cfg, struct disco_err *err);
+/* Not while started and not yet exited (vm_stop, then free in or after
+ * vm_events.exited). The config's strings must live as long as the VM: a
+ * reset reloads the images from them. */
 void vm_free(struct vm *vm);
 
 /* Run until the guest powers off, fails, passes/fails its HTIF test, the
