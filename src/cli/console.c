@@ -96,28 +96,36 @@ static size_t console_filter(void *ctx, const uint8_t *in, size_t n, uint8_t *ou
     return m;
 }
 
+bool console_raw_stdin(void)
+{
+    if (raw_active)
+        return true;
+    if (!isatty(STDIN_FILENO) || tcgetattr(STDIN_FILENO, &saved_tio) != 0)
+        return false;
+    struct termios t = saved_tio;
+    /* What QEMU's stdio does: raw input, output post-processing kept. */
+    t.c_iflag &= ~(tcflag_t)(IGNBRK | BRKINT | PARMRK | ISTRIP | INLCR | IGNCR | ICRNL | IXON);
+    t.c_oflag |= OPOST;
+    t.c_lflag &= ~(tcflag_t)(ECHO | ECHONL | ICANON | IEXTEN | ISIG);
+    t.c_cflag &= ~(tcflag_t)(CSIZE | PARENB);
+    t.c_cflag |= CS8;
+    t.c_cc[VMIN] = 1;
+    t.c_cc[VTIME] = 0;
+    if (tcsetattr(STDIN_FILENO, TCSANOW, &t) != 0)
+        return false;
+    raw_active = 1;
+    atexit(console_restore);
+    return true;
+}
+
 void console_setup(struct vm_console *c)
 {
     memset(c, 0, sizeof *c);
     c->write = console_write;
     c->in_fd = STDIN_FILENO;
     signal(SIGPIPE, SIG_IGN);
-    if (isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &saved_tio) == 0) {
-        struct termios t = saved_tio;
-        /* What QEMU's stdio does: raw input, output post-processing kept. */
-        t.c_iflag &= ~(tcflag_t)(IGNBRK | BRKINT | PARMRK | ISTRIP | INLCR | IGNCR | ICRNL | IXON);
-        t.c_oflag |= OPOST;
-        t.c_lflag &= ~(tcflag_t)(ECHO | ECHONL | ICANON | IEXTEN | ISIG);
-        t.c_cflag &= ~(tcflag_t)(CSIZE | PARENB);
-        t.c_cflag |= CS8;
-        t.c_cc[VMIN] = 1;
-        t.c_cc[VTIME] = 0;
-        if (tcsetattr(STDIN_FILENO, TCSANOW, &t) == 0) {
-            raw_active = 1;
-            atexit(console_restore);
-            c->filter = console_filter;
-        }
-    }
+    if (console_raw_stdin())
+        c->filter = console_filter;
 }
 
 static void on_signal(int sig)

@@ -19,6 +19,9 @@ void console_signals(struct vm *vm);
 void console_restore(void);
 /* The signal that stopped the VM, or 0. */
 int console_stop_signal(void);
+/* Put a terminal stdin in raw mode (restored at exit and by
+ * console_restore); false if stdin is not a terminal. */
+bool console_raw_stdin(void);
 /* True if stdin is a terminal in raw mode. */
 bool console_is_raw(void);
 

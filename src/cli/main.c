@@ -1,9 +1,12 @@
 /* The `disco` command.
  *
  *   disco run [options]     boot a VM on the console
+ *   disco daemon [options]  the daemon that owns the host's VMs (daemon/)
+ *   disco create|start|...  its clients (verbs.c; docs/FLEET.md)
  *   disco version
  *   disco --help
  *
+ * What follows is about `disco run`.
  * Exit status: 0 clean power-off, HTIF pass, or Ctrl-A x; the guest's code
  * for a syscon/HTIF failure (clamped to 1..255); 1 on runtime errors
  * (missing or corrupt kernel, ELF, disk; fatal emulation errors); 2 on
@@ -17,12 +20,13 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "cli/cli.h"
 #include "cli/console.h"
+#include "daemon/daemon.h"
 #include "vmm/vm.h"
 
-#define DISCO_VERSION "0.1.0"
-#define EXIT_USAGE 2
-#define EXIT_RUNTIME 1
+/* The command whose usage errors we report (run, create, ...). */
+static const char *cli_cmd = "run";
 
 static void die_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 static void die_usage(const char *fmt, ...)
@@ -31,7 +35,7 @@ static void die_usage(const char *fmt, ...)
     va_start(ap, fmt);
     fputs("disco: error: ", stderr);
     vfprintf(stderr, fmt, ap);
-    fputs(" (see 'disco run --help')\n", stderr);
+    fprintf(stderr, " (see 'disco %s --help')\n", cli_cmd);
     va_end(ap);
     exit(EXIT_USAGE);
 }
@@ -55,6 +59,7 @@ static const char main_usage[] =
     "commands:\n"
     "  run       boot a virtual machine on this terminal (see 'disco run --help')\n"
     "  version   print the version\n"
+    "%s"
     "\n"
     "disco emulates a RISC-V RV64GC machine laid out like QEMU's 'virt' board.\n";
 
@@ -92,7 +97,7 @@ static bool file_exists(const char *p)
     return stat(p, &st) == 0;
 }
 
-static unsigned parse_cpus(const char *s)
+unsigned cli_parse_cpus(const char *s)
 {
     char *end;
     errno = 0;
@@ -102,7 +107,7 @@ static unsigned parse_cpus(const char *s)
     return (unsigned)v;
 }
 
-static uint64_t parse_mem(const char *s)
+uint64_t cli_parse_mem(const char *s)
 {
     uint64_t v;
     if (vm_parse_size(s, &v) < 0)
@@ -116,6 +121,35 @@ static uint64_t parse_mem(const char *s)
     if (v & 0xfff)
         die_usage("--mem: %s is not a whole number of 4 KiB pages", s);
     return v;
+}
+
+int cli_default_guest(char *kernel, char *initrd, size_t size, char *why, size_t why_size)
+{
+    const char *dir = getenv("DISCO_GUEST_DIR");
+    char dbuf[PATH_MAX];
+    if (!dir || !*dir) {
+        const char *cache = getenv("DISCO_CACHE");
+        if (snprintf(dbuf, sizeof dbuf, "%s/guest/default",
+                     cache && *cache ? cache : "/var/cache/disco") >= (int)sizeof dbuf) {
+            snprintf(why, why_size, "$DISCO_CACHE is too long");
+            return -1;
+        }
+        dir = dbuf;
+    }
+    if (snprintf(kernel, size, "%s/Image", dir) >= (int)size ||
+        snprintf(initrd, size, "%s/initramfs.cpio.gz", dir) >= (int)size) {
+        snprintf(why, why_size, "guest directory name too long: %s", dir);
+        return -1;
+    }
+    if (!file_exists(kernel)) {
+        snprintf(why, why_size,
+                 "no --kernel given and no default guest in %s (run scripts/boot.sh to "
+                 "build it, or pass --kernel)", dir);
+        return -1;
+    }
+    if (!file_exists(initrd))
+        initrd[0] = '\0';
+    return 0;
 }
 
 static int cmd_run(int argc, char **argv)
@@ -154,9 +188,9 @@ static int cmd_run(int argc, char **argv)
         if (!opt)
             die_usage("unknown option '%s'", a);
         if (!strcmp(opt, "--cpus")) {
-            cfg.cpus = parse_cpus(val);
+            cfg.cpus = cli_parse_cpus(val);
         } else if (!strcmp(opt, "--mem")) {
-            cfg.mem = parse_mem(val);
+            cfg.mem = cli_parse_mem(val);
         } else if (!strcmp(opt, "--append")) {
             cfg.append = val;
             append_set = true;
@@ -186,23 +220,11 @@ static int cmd_run(int argc, char **argv)
     /* The default guest. */
     static char kpath[PATH_MAX], ipath[PATH_MAX];
     if (!cfg.kernel && !cfg.elf) {
-        const char *dir = getenv("DISCO_GUEST_DIR");
-        char dbuf[PATH_MAX];
-        if (!dir || !*dir) {
-            const char *cache = getenv("DISCO_CACHE");
-            if (snprintf(dbuf, sizeof dbuf, "%s/guest/default",
-                         cache && *cache ? cache : "/var/cache/disco") >= (int)sizeof dbuf)
-                die_runtime("$DISCO_CACHE is too long");
-            dir = dbuf;
-        }
-        if (snprintf(kpath, sizeof kpath, "%s/Image", dir) >= (int)sizeof kpath ||
-            snprintf(ipath, sizeof ipath, "%s/initramfs.cpio.gz", dir) >= (int)sizeof ipath)
-            die_runtime("guest directory name too long: %s", dir);
-        if (!file_exists(kpath))
-            die_runtime("no --kernel given and no default guest in %s (run scripts/boot.sh to "
-                        "build it, or pass --kernel)", dir);
+        char why[PATH_MAX + 128];
+        if (cli_default_guest(kpath, ipath, sizeof kpath, why, sizeof why) < 0)
+            die_runtime("%s", why);
         cfg.kernel = kpath;
-        if (!cfg.initrd && file_exists(ipath))
+        if (!cfg.initrd && ipath[0])
             cfg.initrd = ipath;
     }
 
@@ -236,12 +258,12 @@ static int cmd_run(int argc, char **argv)
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fputs(main_usage, stderr);
+        fprintf(stderr, main_usage, verbs_usage);
         return EXIT_USAGE;
     }
     const char *cmd = argv[1];
     if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
-        fputs(main_usage, stdout);
+        printf(main_usage, verbs_usage);
         return 0;
     }
     if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
@@ -250,6 +272,12 @@ int main(int argc, char **argv)
     }
     if (!strcmp(cmd, "run"))
         return cmd_run(argc - 2, argv + 2);
+    if (!strcmp(cmd, "daemon"))
+        return daemon_main(argc - 2, argv + 2);
+    cli_cmd = cmd;
+    int rc = verbs_main(cmd, argc - 2, argv + 2);
+    if (rc >= 0)
+        return rc;
     fprintf(stderr, "disco: error: unknown command '%s' (see 'disco --help')\n", cmd);
     return EXIT_USAGE;
 }

@@ -1,0 +1,30 @@
+/* What the `disco` command's parts share: the version, exit statuses, the
+ * option parsers of `disco run` (also used by `disco create`), the default
+ * socket path and the client verbs. */
+#ifndef DISCO_CLI_H
+#define DISCO_CLI_H
+
+#include <stdint.h>
+
+#define DISCO_VERSION "0.1.0"
+#define EXIT_USAGE 2
+#define EXIT_RUNTIME 1
+
+#define DISCO_DEFAULT_SOCKET "/run/disco/disco.sock"
+
+/* `disco run`'s --cpus / --mem parsers: exit 2 with a message on bad input. */
+unsigned cli_parse_cpus(const char *s);
+uint64_t cli_parse_mem(const char *s);
+
+/* The default guest's kernel (and initrd, "" when it has none) as
+ * `disco run` finds it: $DISCO_GUEST_DIR, else
+ * ${DISCO_CACHE:-/var/cache/disco}/guest/default. 0, or -1 with *why set. */
+int cli_default_guest(char *kernel, char *initrd, size_t size, char *why, size_t why_size);
+
+/* The verbs that talk to the daemon (verbs.c): `disco VERB args...`.
+ * Returns the exit status, or -1 if VERB is not a client verb. */
+int verbs_main(const char *verb, int argc, char **argv);
+/* Help text lines for the client verbs. */
+extern const char verbs_usage[];
+
+#endif

@@ -1,0 +1,746 @@
+/* The lifecycle verbs: each turns its arguments into requests to the disco
+ * daemon (docs/FLEET.md) and its replies into output and an exit status:
+ * 0 success, 1 the daemon refused or is unreachable, 2 usage errors;
+ * `disco exec` exits with the command's status. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "cli/client.h"
+#include "cli/console.h"
+
+#define DEFAULT_WAIT_S 120
+#define DEFAULT_SHUTDOWN_S 30
+
+const char verbs_usage[] =
+    "  daemon    run the daemon that owns the host's VMs (see 'disco daemon --help')\n"
+    "  create    define a VM: create NAME [--config FILE] [run's options] [--weight N]\n"
+    "            [--cap PCT] [--autostart]\n"
+    "  start     start VMs: start NAME... [--wait] [--timeout SECS]\n"
+    "  stop      hard stop: stop NAME\n"
+    "  shutdown  clean shutdown through the agent: shutdown NAME [--timeout SECS]\n"
+    "  reboot    reboot NAME [--force]\n"
+    "  pause     pause NAME\n"
+    "  resume    resume NAME\n"
+    "  console   attach to the serial console: console NAME [--read-only]\n"
+    "  exec      run a command in the guest: exec NAME [--timeout SECS] -- CMD [ARG]...\n"
+    "  state     print the state: state NAME\n"
+    "  stats     statistics: stats NAME [--json]\n"
+    "  list      list the VMs: list [--json]\n"
+    "  set       scheduling: set NAME [--weight N] [--cap PCT]\n"
+    "  destroy   remove a stopped VM: destroy NAME [--force]\n"
+    "\n"
+    "The VM commands talk to the daemon at --socket PATH (default $DISCO_SOCKET, else\n"
+    DISCO_DEFAULT_SOCKET ").\n";
+
+static const struct {
+    const char *verb, *synopsis;
+} synopses[] = {
+    {"create", "create NAME [--config FILE] [--cpus N] [--mem SIZE] [--kernel FILE] [--initrd FILE]\n"
+               "                    [--append STR] [--disk FILE]... [--bios FILE] [--weight N] [--cap PCT]\n"
+               "                    [--autostart]"},
+    {"start", "start NAME... [--wait] [--timeout SECS]"},
+    {"stop", "stop NAME"},
+    {"shutdown", "shutdown NAME [--timeout SECS]"},
+    {"reboot", "reboot NAME [--force]"},
+    {"pause", "pause NAME"},
+    {"resume", "resume NAME"},
+    {"console", "console NAME [--read-only]"},
+    {"exec", "exec NAME [--timeout SECS] -- CMD [ARG]..."},
+    {"state", "state NAME"},
+    {"stats", "stats NAME [--json]"},
+    {"list", "list [--json]"},
+    {"set", "set NAME [--weight N] [--cap PCT]"},
+    {"destroy", "destroy NAME [--force]"},
+};
+
+static const char *cur_verb;
+
+static void usage_die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+static void usage_die(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("disco: error: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, " (see 'disco %s --help')\n", cur_verb);
+    va_end(ap);
+    exit(EXIT_USAGE);
+}
+
+/* ---- arguments ---- */
+
+struct args {
+    const char *socket;
+    const char *pos[64];
+    int npos;
+    char **cmd;         /* exec: the command, NULL-terminated */
+};
+
+/* If argv[*i] is OPT (or OPT=VAL), take it: *val gets the value (for
+ * options that take one). */
+static bool take(int argc, char **argv, int *i, const char *opt, bool has_val, const char **val)
+{
+    const char *a = argv[*i];
+    size_t l = strlen(opt);
+    if (strncmp(a, opt, l) || (a[l] != '\0' && a[l] != '='))
+        return false;
+    if (!has_val) {
+        if (a[l] == '=')
+            usage_die("%s takes no value", opt);
+        return true;
+    }
+    if (a[l] == '=') {
+        *val = a + l + 1;
+    } else {
+        if (*i + 1 >= argc)
+            usage_die("%s needs a value", opt);
+        *val = argv[++*i];
+    }
+    return true;
+}
+
+static unsigned long num(const char *opt, const char *s, unsigned long max)
+{
+    char *end;
+    errno = 0;
+    unsigned long v = (s[0] >= '0' && s[0] <= '9') ? strtoul(s, &end, 10) : 0;
+    if (s[0] < '0' || s[0] > '9' || errno || *end || v > max)
+        usage_die("%s: '%s' is not a number between 0 and %lu", opt, s, max);
+    return v;
+}
+
+static void print_help(void)
+{
+    for (size_t i = 0; i < sizeof synopses / sizeof synopses[0]; i++)
+        if (!strcmp(synopses[i].verb, cur_verb))
+            printf("usage: disco %s [--socket PATH]\n", synopses[i].synopsis);
+    exit(0);
+}
+
+/* The common part of every verb's loop: --socket, --help, positionals.
+ * Returns true if it took argv[*i]. */
+static bool common_arg(struct args *a, int argc, char **argv, int *i)
+{
+    const char *arg = argv[*i];
+    if (!strcmp(arg, "--help") || !strcmp(arg, "-h"))
+        print_help();
+    if (take(argc, argv, i, "--socket", true, &a->socket)) {
+        if (!*a->socket)
+            usage_die("--socket needs a path");
+        return true;
+    }
+    if (arg[0] == '-' && arg[1])
+        usage_die("unknown option '%s'", arg);
+    if (a->npos == (int)(sizeof a->pos / sizeof a->pos[0]))
+        usage_die("too many arguments");
+    a->pos[a->npos++] = arg;
+    return true;
+}
+
+/* Exactly one NAME. */
+static const char *one_name(struct args *a)
+{
+    if (a->npos == 0)
+        usage_die("missing the VM name");
+    if (a->npos > 1)
+        usage_die("unexpected argument '%s'", a->pos[1]);
+    return a->pos[0];
+}
+
+static void connect_to(struct client_conn *c, struct args *a)
+{
+    client_connect(c, client_socket_path(a->socket));
+}
+
+static struct json_object *request(const char *op, const char *name)
+{
+    struct json_object *r = json_object_new_object();
+    json_object_object_add(r, "op", json_object_new_string(op));
+    if (name)
+        json_object_object_add(r, "name", json_object_new_string(name));
+    return r;
+}
+
+/* Send one request; 0 if ok, else 1 with the error printed. */
+static int simple_call(struct args *a, struct json_object *req)
+{
+    struct client_conn c;
+    connect_to(&c, a);
+    struct json_object *r = client_call(&c, req);
+    int rc = client_reply_ok(r, NULL) ? 0 : EXIT_RUNTIME;
+    json_object_put(r);
+    client_close(&c);
+    return rc;
+}
+
+static void print_json(struct json_object *o)
+{
+    puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+                                               JSON_C_TO_STRING_NOSLASHESCAPE));
+}
+
+/* ---- create ---- */
+
+static void set_str(struct json_object *cfg, const char *key, const char *val)
+{
+    json_object_object_add(cfg, key, json_object_new_string(val));
+}
+
+/* Make the string at cfg[key] (or the array element) an absolute path of an
+ * existing file; leave wrong types for the daemon to report. */
+static void absolutize(struct json_object *v, const char *what)
+{
+    if (!json_object_is_type(v, json_type_string))
+        return;
+    char real[PATH_MAX];
+    const char *p = json_object_get_string(v);
+    if (!*p)
+        client_die("%s: empty file name", what);
+    if (!realpath(p, real))
+        client_die("%s: %s: %s", what, p, strerror(errno));
+    json_object_set_string(v, real);
+}
+
+/* The --config file as JSON, or exit 1 saying why not. */
+static struct json_object *read_config(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        client_die("--config: %s: %s", path, strerror(errno));
+    static char text[1 << 20];
+    size_t n = fread(text, 1, sizeof text, f);
+    bool err = ferror(f), big = n == sizeof text;
+    fclose(f);
+    if (err)
+        client_die("--config: %s: cannot read it", path);
+    if (big)
+        client_die("--config: %s: too large for a config (1 MiB at most)", path);
+    struct json_tokener *tok = json_tokener_new();
+    if (!tok)
+        client_die("out of memory");
+    struct json_object *o = json_tokener_parse_ex(tok, text, (int)n);
+    enum json_tokener_error je = json_tokener_get_error(tok);
+    json_tokener_free(tok);
+    if (!o || je != json_tokener_success) {
+        json_object_put(o);
+        client_die("--config: %s: not valid JSON (%s)", path,
+                   je == json_tokener_continue ? "it ends too early"
+                                               : json_tokener_error_desc(je));
+    }
+    return o;
+}
+
+static int verb_create(int argc, char **argv)
+{
+    struct args a = {0};
+    const char *config = NULL, *cpus = NULL, *mem = NULL, *kernel = NULL, *initrd = NULL,
+               *append = NULL, *bios = NULL, *weight = NULL, *cap = NULL, *v;
+    const char *disks[64];
+    unsigned ndisks = 0;
+    bool autostart = false;
+    for (int i = 0; i < argc; i++) {
+        if (take(argc, argv, &i, "--config", true, &config) ||
+            take(argc, argv, &i, "--cpus", true, &cpus) ||
+            take(argc, argv, &i, "--mem", true, &mem) ||
+            take(argc, argv, &i, "--kernel", true, &kernel) ||
+            take(argc, argv, &i, "--initrd", true, &initrd) ||
+            take(argc, argv, &i, "--append", true, &append) ||
+            take(argc, argv, &i, "--bios", true, &bios) ||
+            take(argc, argv, &i, "--weight", true, &weight) ||
+            take(argc, argv, &i, "--cap", true, &cap))
+            continue;
+        if (take(argc, argv, &i, "--autostart", false, NULL)) {
+            autostart = true;
+        } else if (take(argc, argv, &i, "--disk", true, &v)) {
+            if (ndisks == sizeof disks / sizeof disks[0])
+                usage_die("too many --disk options");
+            disks[ndisks++] = v;
+        } else {
+            common_arg(&a, argc, argv, &i);
+        }
+    }
+    if (a.npos > 1)
+        usage_die("unexpected argument '%s'", a.pos[1]);
+
+    struct json_object *cfg;
+    if (config) {
+        cfg = read_config(config);
+        if (!json_object_is_type(cfg, json_type_object))
+            client_die("--config: %s: not a JSON object", config);
+    } else {
+        cfg = json_object_new_object();
+    }
+    if (a.npos == 1)
+        set_str(cfg, "name", a.pos[0]);
+    else if (!json_object_object_get_ex(cfg, "name", NULL))
+        usage_die("missing the VM name");
+    /* The same checks as `disco run`; the daemon checks again. */
+    if (cpus)
+        json_object_object_add(cfg, "cpus", json_object_new_int((int)cli_parse_cpus(cpus)));
+    if (mem) {
+        cli_parse_mem(mem);
+        set_str(cfg, "memory", mem);
+    }
+    if (append)
+        set_str(cfg, "append", append);
+    static const struct {
+        const char *key, *opt;
+    } files[] = {{"kernel", "--kernel"}, {"initrd", "--initrd"}, {"bios", "--bios"}};
+    const char *fvals[] = {kernel, initrd, bios};
+    for (int k = 0; k < 3; k++) {
+        if (fvals[k] && !*fvals[k])
+            usage_die("%s needs a file name", files[k].opt);
+        if (fvals[k])
+            set_str(cfg, files[k].key, fvals[k]);
+    }
+    if (ndisks) {
+        struct json_object *arr = json_object_new_array();
+        for (unsigned k = 0; k < ndisks; k++) {
+            if (!*disks[k])
+                usage_die("--disk needs a file name");
+            json_object_array_add(arr, json_object_new_string(disks[k]));
+        }
+        json_object_object_add(cfg, "disks", arr);
+    }
+    if (weight)
+        json_object_object_add(cfg, "weight", json_object_new_int64(num("--weight", weight,
+                                                                        UINT_MAX)));
+    if (cap)
+        json_object_object_add(cfg, "cap", json_object_new_int64(num("--cap", cap, UINT_MAX)));
+    if (autostart)
+        json_object_object_add(cfg, "autostart", json_object_new_boolean(1));
+
+    /* The default guest, found the way `disco run` finds it. */
+    struct json_object *kv;
+    if (!json_object_object_get_ex(cfg, "kernel", &kv) || json_object_is_type(kv, json_type_null)) {
+        char kpath[PATH_MAX], ipath[PATH_MAX], why[PATH_MAX + 128];
+        if (cli_default_guest(kpath, ipath, sizeof kpath, why, sizeof why) < 0)
+            client_die("%s", why);
+        set_str(cfg, "kernel", kpath);
+        struct json_object *iv;
+        if (ipath[0] && (!json_object_object_get_ex(cfg, "initrd", &iv) ||
+                         json_object_is_type(iv, json_type_null)))
+            set_str(cfg, "initrd", ipath);
+    }
+    /* The daemon has its own working directory. */
+    for (int k = 0; k < 3; k++)
+        if (json_object_object_get_ex(cfg, files[k].key, &kv))
+            absolutize(kv, files[k].key);
+    if (json_object_object_get_ex(cfg, "disks", &kv) && json_object_is_type(kv, json_type_array))
+        for (size_t k = 0; k < json_object_array_length(kv); k++)
+            absolutize(json_object_array_get_idx(kv, k), "disk");
+
+    struct json_object *req = request("create", NULL);
+    json_object_object_add(req, "config", cfg);
+    return simple_call(&a, req);
+}
+
+/* ---- the simple verbs ---- */
+
+static int verb_name_only(const char *op, int argc, char **argv)
+{
+    struct args a = {0};
+    for (int i = 0; i < argc; i++)
+        common_arg(&a, argc, argv, &i);
+    return simple_call(&a, request(op, one_name(&a)));
+}
+
+static int verb_start(int argc, char **argv)
+{
+    struct args a = {0};
+    bool wait = false;
+    const char *t = NULL;
+    for (int i = 0; i < argc; i++) {
+        if (take(argc, argv, &i, "--wait", false, NULL))
+            wait = true;
+        else if (!take(argc, argv, &i, "--timeout", true, &t))
+            common_arg(&a, argc, argv, &i);
+    }
+    if (!a.npos)
+        usage_die("missing the VM name");
+    uint64_t timeout_ms = (t ? num("--timeout", t, 1u << 30) : DEFAULT_WAIT_S) * 1000ull;
+    struct client_conn c;
+    connect_to(&c, &a);
+    int rc = 0;
+    bool started[64] = {0};
+    /* Start them all first, so they boot side by side, then wait. */
+    for (int k = 0; k < a.npos; k++) {
+        struct json_object *r = client_call(&c, request("start", a.pos[k]));
+        started[k] = client_reply_ok(r, a.npos > 1 ? a.pos[k] : NULL);
+        if (!started[k])
+            rc = EXIT_RUNTIME;
+        json_object_put(r);
+    }
+    for (int k = 0; wait && k < a.npos; k++) {
+        if (!started[k])
+            continue;
+        struct json_object *req = request("wait_agent", a.pos[k]);
+        json_object_object_add(req, "timeout_ms", json_object_new_int64((int64_t)timeout_ms));
+        struct json_object *r = client_call(&c, req);
+        if (!client_reply_ok(r, a.npos > 1 ? a.pos[k] : NULL))
+            rc = EXIT_RUNTIME;
+        json_object_put(r);
+    }
+    client_close(&c);
+    return rc;
+}
+
+static int verb_shutdown(int argc, char **argv)
+{
+    struct args a = {0};
+    const char *t = NULL;
+    for (int i = 0; i < argc; i++)
+        if (!take(argc, argv, &i, "--timeout", true, &t))
+            common_arg(&a, argc, argv, &i);
+    const char *name = one_name(&a);
+    uint64_t timeout_ms = (t ? num("--timeout", t, 1u << 30) : DEFAULT_SHUTDOWN_S) * 1000ull;
+    struct json_object *req = request("shutdown", name);
+    /* 0 would mean libdisco's default; --timeout 0 means "at once". */
+    json_object_object_add(req, "timeout_ms", json_object_new_int64(timeout_ms ? (int64_t)timeout_ms : 1));
+    struct client_conn c;
+    connect_to(&c, &a);
+    struct json_object *r = client_call(&c, req);
+    int rc = client_reply_ok(r, NULL) ? 0 : EXIT_RUNTIME;
+    if (!rc && reply_bool(r, "forced", false))
+        fprintf(stderr, "disco: %s did not shut down in time; stopped it\n", name);
+    json_object_put(r);
+    client_close(&c);
+    return rc;
+}
+
+static int verb_flagged(const char *op, const char *flag, const char *field, int argc,
+                        char **argv)
+{
+    struct args a = {0};
+    bool f = false;
+    for (int i = 0; i < argc; i++) {
+        if (take(argc, argv, &i, flag, false, NULL))
+            f = true;
+        else
+            common_arg(&a, argc, argv, &i);
+    }
+    struct json_object *req = request(op, one_name(&a));
+    json_object_object_add(req, field, json_object_new_boolean(f));
+    return simple_call(&a, req);
+}
+
+static int verb_set(int argc, char **argv)
+{
+    struct args a = {0};
+    const char *w = NULL, *cap = NULL;
+    for (int i = 0; i < argc; i++)
+        if (!take(argc, argv, &i, "--weight", true, &w) &&
+            !take(argc, argv, &i, "--cap", true, &cap))
+            common_arg(&a, argc, argv, &i);
+    const char *name = one_name(&a);
+    if (!w && !cap)
+        usage_die("nothing to set: give --weight and/or --cap");
+    struct json_object *req = request("set", name);
+    if (w)
+        json_object_object_add(req, "weight", json_object_new_int64(num("--weight", w, UINT_MAX)));
+    if (cap)
+        json_object_object_add(req, "cap", json_object_new_int64(num("--cap", cap, UINT_MAX)));
+    return simple_call(&a, req);
+}
+
+static int verb_state(int argc, char **argv)
+{
+    struct args a = {0};
+    for (int i = 0; i < argc; i++)
+        common_arg(&a, argc, argv, &i);
+    struct json_object *req = request("state", one_name(&a));
+    struct client_conn c;
+    connect_to(&c, &a);
+    struct json_object *r = client_call(&c, req);
+    int rc = client_reply_ok(r, NULL) ? 0 : EXIT_RUNTIME;
+    if (!rc)
+        puts(reply_str(r, "state", "unknown"));
+    json_object_put(r);
+    client_close(&c);
+    return rc;
+}
+
+/* stats and list: --json prints the reply. */
+static int verb_report(bool is_list, int argc, char **argv)
+{
+    struct args a = {0};
+    bool js = false;
+    for (int i = 0; i < argc; i++) {
+        if (take(argc, argv, &i, "--json", false, NULL))
+            js = true;
+        else
+            common_arg(&a, argc, argv, &i);
+    }
+    struct json_object *req;
+    if (is_list) {
+        if (a.npos)
+            usage_die("unexpected argument '%s'", a.pos[0]);
+        req = request("list", NULL);
+    } else {
+        req = request("stats", one_name(&a));
+    }
+    struct client_conn c;
+    connect_to(&c, &a);
+    struct json_object *r = client_call(&c, req);
+    int rc = client_reply_ok(r, NULL) ? 0 : EXIT_RUNTIME;
+    if (!rc && js) {
+        print_json(r);
+    } else if (!rc && is_list) {
+        struct json_object *g;
+        size_t n = 0, w = 4;
+        if (json_object_object_get_ex(r, "guests", &g) && json_object_is_type(g, json_type_array))
+            n = json_object_array_length(g);
+        for (size_t k = 0; k < n; k++) {
+            size_t l = strlen(reply_str(json_object_array_get_idx(g, k), "name", ""));
+            w = l > w ? l : w;
+        }
+        printf("%-*s  %-8s  %s\n", (int)w, "NAME", "STATE", "AGENT");
+        for (size_t k = 0; k < n; k++) {
+            struct json_object *e = json_object_array_get_idx(g, k);
+            printf("%-*s  %-8s  %s\n", (int)w, reply_str(e, "name", "?"),
+                   reply_str(e, "state", "?"), reply_bool(e, "agent", false) ? "yes" : "no");
+        }
+    } else if (!rc) {
+        struct json_object *s;
+        if (json_object_object_get_ex(r, "stats", &s) && json_object_is_type(s, json_type_object)) {
+            json_object_object_foreach(s, key, val)
+            {
+                printf("%-20s %s\n", key, json_object_is_type(val, json_type_string)
+                                              ? json_object_get_string(val)
+                                              : json_object_to_json_string(val));
+            }
+        }
+    }
+    json_object_put(r);
+    client_close(&c);
+    return rc;
+}
+
+/* ---- exec ---- */
+
+static void write_out(int fd, const char *p, size_t n)
+{
+    while (n) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return;
+        p += w;
+        n -= (size_t)w;
+    }
+}
+
+static int verb_exec(int argc, char **argv)
+{
+    struct args a = {0};
+    const char *t = NULL;
+    int i;
+    for (i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "--")) {
+            i++;
+            break;
+        }
+        /* After NAME, the first word that is not an option starts the
+         * command (so `disco exec vm ls -l` works without --). */
+        if (a.npos == 1 && argv[i][0] != '-')
+            break;
+        if (!take(argc, argv, &i, "--timeout", true, &t))
+            common_arg(&a, argc, argv, &i);
+    }
+    const char *name = one_name(&a);
+    if (i >= argc)
+        usage_die("missing the command to run (disco exec NAME -- CMD [ARG]...)");
+    struct json_object *req = request("exec", name);
+    struct json_object *av = json_object_new_array();
+    for (; i < argc; i++)
+        json_object_array_add(av, json_object_new_string(argv[i]));
+    json_object_object_add(req, "argv", av);
+    if (t)
+        json_object_object_add(req, "timeout_ms",
+                               json_object_new_int64((int64_t)num("--timeout", t, 1u << 30) * 1000));
+    struct client_conn c;
+    connect_to(&c, &a);
+    struct json_object *r = client_call(&c, req);
+    int rc = EXIT_RUNTIME;
+    if (client_reply_ok(r, NULL)) {
+        struct json_object *v;
+        fflush(stdout);
+        if (json_object_object_get_ex(r, "stdout", &v) && json_object_is_type(v, json_type_string))
+            write_out(STDOUT_FILENO, json_object_get_string(v),
+                      (size_t)json_object_get_string_len(v));
+        if (json_object_object_get_ex(r, "stderr", &v) && json_object_is_type(v, json_type_string))
+            write_out(STDERR_FILENO, json_object_get_string(v),
+                      (size_t)json_object_get_string_len(v));
+        if (reply_bool(r, "truncated", false))
+            fprintf(stderr, "disco: the command's output was truncated\n");
+        long long st = reply_int(r, "status", 255);
+        rc = st < 0 ? 255 : st > 255 ? 255 : (int)st;
+    }
+    json_object_put(r);
+    client_close(&c);
+    return rc;
+}
+
+/* ---- console ---- */
+
+#define ESC_CHAR 0x01   /* Ctrl-A */
+
+static volatile sig_atomic_t con_interrupted;
+static void on_sigint(int sig)
+{
+    (void)sig;
+    con_interrupted = 1;
+}
+
+/* Terminal input: Ctrl-A d detaches (returns true), Ctrl-A Ctrl-A is a
+ * Ctrl-A, other escapes are ignored. */
+static bool con_filter(const uint8_t *in, size_t n, uint8_t *out, size_t *m, bool *esc)
+{
+    *m = 0;
+    for (size_t k = 0; k < n; k++) {
+        uint8_t ch = in[k];
+        if (*esc) {
+            *esc = false;
+            if (ch == ESC_CHAR)
+                out[(*m)++] = ch;
+            else if (ch == 'd' || ch == 'D')
+                return true;
+            else if (ch == 'h' || ch == 'H' || ch == '?')
+                fputs("\r\nC-a d    detach\r\nC-a C-a  send C-a to the guest\r\n", stderr);
+        } else if (ch == ESC_CHAR) {
+            *esc = true;
+        } else {
+            out[(*m)++] = ch;
+        }
+    }
+    return false;
+}
+
+static int verb_console(int argc, char **argv)
+{
+    struct args a = {0};
+    bool ro = false;
+    for (int i = 0; i < argc; i++) {
+        if (take(argc, argv, &i, "--read-only", false, NULL))
+            ro = true;
+        else
+            common_arg(&a, argc, argv, &i);
+    }
+    const char *name = one_name(&a);
+    struct json_object *req = request("console", name);
+    json_object_object_add(req, "write", json_object_new_boolean(!ro));
+    struct client_conn c;
+    connect_to(&c, &a);
+    struct json_object *r = client_call(&c, req);
+    if (!client_reply_ok(r, NULL)) {
+        json_object_put(r);
+        client_close(&c);
+        return EXIT_RUNTIME;
+    }
+    bool writer = reply_bool(r, "writer", false);
+    json_object_put(r);
+
+    struct sigaction sa = {.sa_handler = on_sigint};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    bool read_stdin = !ro;
+    bool tty = read_stdin && console_raw_stdin();
+    if (!writer && !ro)
+        fprintf(stderr, "disco: another client has the console of %s: read-only\n", name);
+    if (tty)
+        fprintf(stderr, "disco: attached to %s; Ctrl-A d detaches\r\n", name);
+    /* Output that came with the reply. */
+    write_out(STDOUT_FILENO, c.buf, c.len);
+    c.len = 0;
+
+    bool esc = false;
+    int rc = 0;
+    uint8_t buf[4096], out[4096];
+    while (!con_interrupted) {
+        struct pollfd p[2] = {{.fd = c.fd, .events = POLLIN},
+                              {.fd = STDIN_FILENO, .events = POLLIN}};
+        if (poll(p, read_stdin ? 2 : 1, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            break;
+        }
+        if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+            ssize_t n = read(c.fd, buf, sizeof buf);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n <= 0)
+                break;   /* the daemon closed: the guest stopped or went away */
+            write_out(STDOUT_FILENO, (const char *)buf, (size_t)n);
+        }
+        if (read_stdin && (p[1].revents & (POLLIN | POLLHUP | POLLERR))) {
+            ssize_t n = read(STDIN_FILENO, buf, sizeof buf);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n <= 0) {
+                /* End of input: let the daemon finish and close. */
+                read_stdin = false;
+                shutdown(c.fd, SHUT_WR);
+                continue;
+            }
+            size_t m = (size_t)n;
+            const uint8_t *send_buf = buf;
+            if (tty) {
+                if (con_filter(buf, (size_t)n, out, &m, &esc)) {
+                    fputs("\r\ndisco: detached\r\n", stderr);
+                    break;
+                }
+                send_buf = out;
+            }
+            if (writer && m && send(c.fd, send_buf, m, MSG_NOSIGNAL) < 0)
+                break;
+        }
+    }
+    console_restore();
+    client_close(&c);
+    return rc;
+}
+
+/* ---- dispatch ---- */
+
+int verbs_main(const char *verb, int argc, char **argv)
+{
+    cur_verb = verb;
+    if (!strcmp(verb, "create"))
+        return verb_create(argc, argv);
+    if (!strcmp(verb, "start"))
+        return verb_start(argc, argv);
+    if (!strcmp(verb, "stop") || !strcmp(verb, "pause") || !strcmp(verb, "resume"))
+        return verb_name_only(verb, argc, argv);
+    if (!strcmp(verb, "shutdown"))
+        return verb_shutdown(argc, argv);
+    if (!strcmp(verb, "reboot"))
+        return verb_flagged("reboot", "--force", "force", argc, argv);
+    if (!strcmp(verb, "destroy"))
+        return verb_flagged("destroy", "--force", "force", argc, argv);
+    if (!strcmp(verb, "console"))
+        return verb_console(argc, argv);
+    if (!strcmp(verb, "exec"))
+        return verb_exec(argc, argv);
+    if (!strcmp(verb, "state"))
+        return verb_state(argc, argv);
+    if (!strcmp(verb, "stats"))
+        return verb_report(false, argc, argv);
+    if (!strcmp(verb, "list"))
+        return verb_report(true, argc, argv);
+    if (!strcmp(verb, "set"))
+        return verb_set(argc, argv);
+    return -1;
+}

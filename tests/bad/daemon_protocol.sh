@@ -1,0 +1,310 @@
+# Bad requests never hurt the disco daemon: malformed or wrong requests on
+# the control socket each get one {"ok":false,"error":...,"errno":...} reply
+# with the right errno, change nothing (list before == list after) and leave
+# the connection usable; the CLI's own errors exit 1 (daemon unreachable,
+# refused) or 2 (usage). Run against the plain and the ASan+UBSan builds.
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+TMP=$(mktemp -d /tmp/disco-daemon.XXXXXX)
+DPID=
+stop_daemon() {
+  [ -n "$DPID" ] || return 0
+  kill -TERM "$DPID" 2> /dev/null
+  # Bounded: a daemon that ignores SIGTERM is killed after 20 s.
+  local i
+  for ((i = 0; i < 200; i++)); do kill -0 "$DPID" 2> /dev/null || break; sleep 0.1; done
+  kill -KILL "$DPID" 2> /dev/null
+  wait "$DPID" 2> /dev/null
+  DRC=$?
+  DPID=
+}
+trap 'stop_daemon; rm -rf "$TMP"' EXIT
+FAILS=0
+
+# A raw protocol client: call SOCK LINE prints the reply line; expect SOCK
+# ERRNO LINE checks for an error reply with that errno and that a ping on
+# the same connection still works (prints why not, exit 1); huge SOCK sends
+# a request line longer than the daemon's 1 MiB limit.
+cat > "$TMP/proto.py" <<'PY'
+import json, socket, sys
+
+def conn(path):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(60)
+    s.connect(path)
+    return s
+
+def readline(s, buf):
+    while b'\n' not in buf[0]:
+        d = s.recv(65536)
+        if not d:
+            raise EOFError('the daemon closed the connection')
+        buf[0] += d
+    line, buf[0] = buf[0].split(b'\n', 1)
+    return line
+
+def reply(s, buf):
+    line = readline(s, buf)
+    try:
+        r = json.loads(line)
+    except ValueError:
+        raise ValueError('reply is not JSON: %r' % line[:200])
+    if not isinstance(r, dict) or not isinstance(r.get('ok'), bool):
+        raise ValueError('reply lacks ok: %r' % line[:200])
+    return r
+
+def check_err(r, want):
+    if r['ok']:
+        return 'expected an error, got %s' % json.dumps(r)[:200]
+    if not isinstance(r.get('error'), str) or not r['error']:
+        return 'error reply without a message: %s' % json.dumps(r)[:200]
+    if want and r.get('errno') != want:
+        return 'errno %s, expected %s (%s)' % (r.get('errno'), want, r.get('error'))
+    return None
+
+path, mode = sys.argv[1], sys.argv[2]
+buf = [b'']
+try:
+    s = conn(path)
+    if mode == 'call':
+        s.sendall(sys.argv[3].encode() + b'\n')
+        print(readline(s, buf).decode())
+    elif mode == 'expect':
+        want, line = sys.argv[3], sys.argv[4]
+        s.sendall(line.encode('utf-8', 'surrogateescape') + b'\n')
+        why = check_err(reply(s, buf), want)
+        if why:
+            print(why); sys.exit(1)
+        s.sendall(b'{"op":"ping"}\n')
+        r = reply(s, buf)
+        if not r['ok'] or not r.get('version'):
+            print('ping after the error failed: %s' % json.dumps(r)); sys.exit(1)
+    elif mode == 'pipeline':
+        # Several requests in one write, answered in order.
+        s.sendall(b'{"op":"ping"}\n\n{"op":"list"}\r\n{"op":"nope"}\n{"op":"ping"}\n')
+        rs = [reply(s, buf) for _ in range(4)]
+        if not (rs[0]['ok'] and 'guests' in rs[1] and not rs[2]['ok'] and rs[3]['ok']):
+            print('unexpected replies: %s' % json.dumps(rs)[:300]); sys.exit(1)
+    elif mode == 'big-ok':
+        # 512 KiB is under the limit: answered normally.
+        s.sendall(b'{"op":"ping","pad":"' + b'x' * (512 << 10) + b'"}\n')
+        r = reply(s, buf)
+        if not r['ok']:
+            print('big ping refused: %s' % json.dumps(r)); sys.exit(1)
+    elif mode == 'huge':
+        # Exactly one byte over the limit and no newline: the daemon reads it
+        # all, answers and closes.
+        s.sendall(b'{"op":"ping","pad":"' + b'x' * ((1 << 20) + 1 - 20))
+        why = check_err(reply(s, buf), sys.argv[3])
+        if why:
+            print(why); sys.exit(1)
+        try:
+            if s.recv(1):
+                print('data after the error reply'); sys.exit(1)
+        except OSError:
+            pass
+    elif mode == 'eof-midline':
+        # A client that leaves halfway through a line.
+        s.sendall(b'{"op":"pi')
+        s.close()
+    elif mode == 'flood':
+        # Many connections at once, all answered.
+        socks = [conn(path) for _ in range(int(sys.argv[3]))]
+        for c in socks:
+            c.sendall(b'{"op":"ping"}\n')
+        for c in socks:
+            b = [b'']
+            if not reply(c, b)['ok']:
+                print('a ping was refused'); sys.exit(1)
+except (OSError, EOFError, ValueError) as e:
+    print('%s: %s' % (type(e).__name__, e)); sys.exit(1)
+PY
+
+proto() { timeout 120 python3 "$TMP/proto.py" "$SOCK" "$@"; }
+
+# start_daemon: in the background; waits (bounded) until it answers a ping.
+start_daemon() {
+  "$BIN" daemon --socket "$SOCK" --state-dir "$STATE" --workers 2 "$@" 2>> "$TMP/daemon.err" &
+  DPID=$!
+  local i
+  for ((i = 0; i < 300; i++)); do
+    proto call '{"op":"ping"}' 2> /dev/null | grep -q '"ok":true' && return 0
+    kill -0 "$DPID" 2> /dev/null || { DPID=; return 1; }
+    sleep 0.1
+  done
+  return 1
+}
+
+pass() { echo "PASS: bad/$tag/daemon/$1"; }
+fail() {
+  echo "FAIL: bad/$tag/daemon/$1: $2"
+  FAILS=$((FAILS + 1))
+  [ -f "$TMP/daemon.err" ] && tail -n 5 "$TMP/daemon.err" | sed 's/^/    | /' >&2
+}
+skip() { echo "SKIP: bad/$tag/daemon/$1: $2"; }
+
+# expect NAME ERRNO LINE
+expect() {
+  local why
+  if why=$(proto expect "$2" "$3"); then pass "$1"; else fail "$1" "$why"; fi
+}
+
+# cli NAME WANT_STATUS ARGS...: the CLI exits WANT_STATUS with exactly one
+# "disco: error:" line (and that message, if $CLI_MSG is set).
+cli() {
+  local name=$1 want=$2
+  shift 2
+  timeout 60 "$BIN" "$@" < /dev/null > "$TMP/out" 2> "$TMP/err"
+  local rc=$? lines
+  lines=$(wc -l < "$TMP/err")
+  if [ $rc -ne "$want" ]; then
+    fail "$name" "exit status $rc, expected $want ($(head -c 300 "$TMP/err"))"
+  elif [ "$lines" -ne 1 ] || ! grep -q '^disco: error: ' "$TMP/err"; then
+    fail "$name" "expected one 'disco: error:' line, got $lines: $(head -c 300 "$TMP/err")"
+  elif [ -n "${CLI_MSG:-}" ] && ! grep -qF -- "$CLI_MSG" "$TMP/err"; then
+    fail "$name" "message lacks '$CLI_MSG': $(cat "$TMP/err")"
+  else
+    pass "$name"
+  fi
+}
+
+for BIN in "$ROOT/build/disco" "$ROOT/build-san/disco"; do
+  [ -x "$BIN" ] || continue
+  tag=$(basename "$(dirname "$BIN")")
+  GUESTS=$(dirname "$BIN")/guests
+  [ -f "$GUESTS/idle.elf" ] || GUESTS=$ROOT/build/guests
+  SOCK=$TMP/$tag/ctl/disco.sock
+  STATE=$TMP/$tag/state
+  : > "$TMP/daemon.err"
+
+  # The CLI without a daemon, and usage errors.
+  CLI_MSG="cannot connect to the disco daemon at $SOCK (is \`disco daemon\` running?)" \
+    cli cli-no-daemon 1 list --socket "$SOCK"
+  CLI_MSG="cannot connect to the disco daemon at $SOCK" DISCO_SOCKET=$SOCK \
+    cli cli-no-daemon-env 1 state vm1
+  cli cli-start-no-name 2 start --socket "$SOCK"
+  cli cli-list-unknown-option 2 list --frobnicate --socket "$SOCK"
+  cli cli-state-two-names 2 state a b --socket "$SOCK"
+  cli cli-set-nothing 2 set vm1 --socket "$SOCK"
+  cli cli-set-bad-weight 2 set vm1 --weight lots --socket "$SOCK"
+  cli cli-exec-no-command 2 exec vm1 --socket "$SOCK"
+  cli cli-shutdown-bad-timeout 2 shutdown vm1 --timeout -1 --socket "$SOCK"
+  cli cli-create-bad-cpus 2 create vm1 --cpus 0 --kernel /dev/null --socket "$SOCK"
+  cli cli-create-bad-mem 2 create vm1 --mem 1X --kernel /dev/null --socket "$SOCK"
+  cli cli-socket-no-value 2 list --socket
+  cli cli-daemon-bad-workers 2 daemon --workers many --socket "$SOCK"
+  cli cli-daemon-unknown-option 2 daemon --frobnicate
+  CLI_MSG="does-not-exist" cli cli-create-missing-kernel 1 create vm1 \
+    --kernel "$TMP/does-not-exist" --socket "$SOCK"
+  echo '{"cpus": 1,' > "$TMP/broken.json"
+  CLI_MSG="broken.json" cli cli-create-broken-config 1 create vm1 --config "$TMP/broken.json" \
+    --socket "$SOCK"
+
+  if ! start_daemon; then
+    fail start "the daemon did not answer a ping on $SOCK within 30 s"
+    stop_daemon
+    continue
+  fi
+  pass start
+  perm=$(stat -c %a "$SOCK")
+  [ "$perm" = 600 ] && pass socket-mode-0600 || fail socket-mode-0600 "socket mode is $perm"
+  perm=$(stat -c %a "$(dirname "$SOCK")")
+  [ "$perm" = 700 ] && pass socket-dir-mode-0700 || fail socket-dir-mode-0700 "directory mode is $perm"
+
+  # A second daemon on the same socket refuses to start and leaves the
+  # first one alone.
+  CLI_MSG="already listening" cli second-daemon-refused 1 daemon --socket "$SOCK" \
+    --state-dir "$TMP/$tag/state2"
+
+  # Guests to misuse: one running, one stopped (the test kernels are built
+  # by tests/guests; without them only the stateless checks run).
+  have_guests=0
+  if [ -f "$GUESTS/idle.elf" ]; then
+    have_guests=1
+    out=$(timeout 60 "$BIN" create run1 --kernel "$GUESTS/idle.elf" --mem 32M --socket "$SOCK" 2>&1) &&
+      out=$(timeout 60 "$BIN" create stop1 --kernel "$GUESTS/idle.elf" --mem 32M --socket "$SOCK" 2>&1) &&
+      out=$(timeout 60 "$BIN" start run1 --socket "$SOCK" 2>&1) ||
+      { fail setup-guests "$out"; have_guests=0; }
+    st=$(timeout 60 "$BIN" state run1 --socket "$SOCK" 2>&1)
+    [ "$st" = running ] || { fail setup-guests "run1 is '$st', not running"; have_guests=0; }
+  fi
+  before=$(proto call '{"op":"list"}')
+
+  expect malformed-json EPROTO '{"op": "ping"'
+  expect malformed-json-garbage EPROTO 'hello world'
+  expect malformed-trailing-garbage EPROTO '{"op":"ping"} x'
+  expect malformed-binary EPROTO $'\x01\x02\xff\xfe{'
+  expect not-an-object EPROTO '[1,2,3]'
+  expect not-an-object-string EPROTO '"ping"'
+  expect not-an-object-number EPROTO '42'
+  expect missing-op EINVAL '{"name":"run1"}'
+  expect op-not-a-string EINVAL '{"op":7}'
+  expect op-null EINVAL '{"op":null}'
+  expect unknown-op EINVAL '{"op":"frobnicate","name":"run1"}'
+  expect missing-name EINVAL '{"op":"state"}'
+  expect name-not-a-string EINVAL '{"op":"state","name":["run1"]}'
+  expect timeout-not-an-integer EINVAL '{"op":"shutdown","name":"run1","timeout_ms":"soon"}'
+  expect timeout-negative EINVAL '{"op":"wait_agent","name":"run1","timeout_ms":-5}'
+  expect force-not-a-bool EINVAL '{"op":"destroy","name":"run1","force":"yes"}'
+  expect exec-argv-not-array EINVAL '{"op":"exec","name":"run1","argv":"ls"}'
+  expect exec-argv-not-strings EINVAL '{"op":"exec","name":"run1","argv":["ls",1]}'
+  expect exec-argv-empty EINVAL '{"op":"exec","name":"run1","argv":[]}'
+  expect create-config-not-object EINVAL '{"op":"create","config":"x"}'
+  expect create-no-config EINVAL '{"op":"create"}'
+  expect create-unknown-key EINVAL "{\"op\":\"create\",\"config\":{\"name\":\"n1\",\"kernel\":\"$GUESTS/idle.elf\",\"colour\":\"red\"}}"
+  expect create-bad-name EINVAL "{\"op\":\"create\",\"config\":{\"name\":\"../etc\",\"kernel\":\"$GUESTS/idle.elf\"}}"
+  expect create-empty-name EINVAL "{\"op\":\"create\",\"config\":{\"name\":\"\",\"kernel\":\"$GUESTS/idle.elf\"}}"
+  expect create-no-kernel EINVAL '{"op":"create","config":{"name":"n1"}}'
+  expect create-cpus-wrong-type EINVAL "{\"op\":\"create\",\"config\":{\"name\":\"n1\",\"kernel\":\"$GUESTS/idle.elf\",\"cpus\":\"two\"}}"
+  expect create-missing-kernel-file '' "{\"op\":\"create\",\"config\":{\"name\":\"n1\",\"kernel\":\"$TMP/does-not-exist\"}}"
+  expect create-relative-kernel EINVAL '{"op":"create","config":{"name":"n1","kernel":"idle.elf"}}'
+  for op in state stats start stop pause resume destroy wait_agent; do
+    expect "unknown-vm-$op" ENOENT "{\"op\":\"$op\",\"name\":\"nosuchvm\"}"
+  done
+  expect unknown-vm-exec ENOENT '{"op":"exec","name":"nosuchvm","argv":["true"]}'
+  expect unknown-vm-set ENOENT '{"op":"set","name":"nosuchvm","weight":10}'
+  expect unknown-vm-console ENOENT '{"op":"console","name":"nosuchvm"}'
+  if [ $have_guests = 1 ]; then
+    expect create-duplicate EEXIST "{\"op\":\"create\",\"config\":{\"name\":\"run1\",\"kernel\":\"$GUESTS/idle.elf\"}}"
+    expect start-running EBUSY '{"op":"start","name":"run1"}'
+    expect resume-running EBUSY '{"op":"resume","name":"run1"}'
+    expect pause-stopped EBUSY '{"op":"pause","name":"stop1"}'
+    expect stop-stopped EBUSY '{"op":"stop","name":"stop1"}'
+    expect exec-stopped EBUSY '{"op":"exec","name":"stop1","argv":["true"]}'
+    expect destroy-running EBUSY '{"op":"destroy","name":"run1"}'
+    expect exec-no-agent ENOTCONN '{"op":"exec","name":"run1","argv":["true"],"timeout_ms":2000}'
+    expect wait-agent-stopped EBUSY '{"op":"wait_agent","name":"stop1","timeout_ms":100}'
+    expect wait-agent-timeout ETIMEDOUT '{"op":"wait_agent","name":"run1","timeout_ms":200}'
+    expect set-weight-wrong-type EINVAL '{"op":"set","name":"run1","weight":"heavy"}'
+  else
+    skip guest-state-checks "no test kernels in $GUESTS (tests/guests)"
+  fi
+  why=$(proto huge EMSGSIZE) && pass line-too-long || fail line-too-long "$why"
+  why=$(proto big-ok) && pass line-512k-ok || fail line-512k-ok "$why"
+  why=$(proto pipeline) && pass pipelined-requests || fail pipelined-requests "$why"
+  proto eof-midline > /dev/null
+  why=$(proto flood 100) && pass hundred-clients || fail hundred-clients "$why"
+
+  after=$(proto call '{"op":"list"}')
+  if [ -z "$before" ] || [ "$before" != "$after" ]; then
+    fail state-unchanged "list before: $before; after: $after"
+  else
+    pass state-unchanged
+  fi
+  if kill -0 "$DPID" 2> /dev/null; then pass still-up; else fail still-up "the daemon died"; fi
+
+  # The daemon refuses through the CLI: exit 1, its message.
+  CLI_MSG="nosuchvm" cli cli-refused-unknown-vm 1 stop nosuchvm --socket "$SOCK"
+  if [ $have_guests = 1 ]; then
+    cli cli-refused-start-running 1 start run1 --socket "$SOCK"
+    cli cli-refused-destroy-running 1 destroy run1 --socket "$SOCK"
+  fi
+
+  # SIGTERM: exits 0, removes the socket.
+  stop_daemon
+  [ "$DRC" = 0 ] && pass sigterm-exit-0 || fail sigterm-exit-0 "exit status $DRC"
+  [ ! -e "$SOCK" ] && pass sigterm-removes-socket || fail sigterm-removes-socket "$SOCK is still there"
+  if grep -qE 'ERROR: (Address|Leak|Undefined)Sanitizer|runtime error:' "$TMP/daemon.err"; then
+    fail sanitizers "$(grep -m1 -E 'Sanitizer|runtime error' "$TMP/daemon.err")"
+  fi
+done
+[ $FAILS = 0 ]
