@@ -131,6 +131,10 @@ struct sched {
     size_t heap_n, heap_cap;
     _Atomic uint64_t timer_hint;   /* heap top deadline, UINT64_MAX if none */
     uint64_t next_acct, last_acct;
+    /* Thread CPU time and wall time of the slices since the last
+     * accounting: their ratio is how much of a host CPU a worker really got
+     * while running (less than 1 when other host processes compete). */
+    uint64_t acct_cpu_ns, acct_run_ns;
     struct sched_vm *vms;
     size_t total_vcpus;
     unsigned nparked;
@@ -551,6 +555,17 @@ static void account(struct sched *s, uint64_t now)
         }
     }
     int64_t total = (int64_t)(s->nworkers * elapsed);
+    /* Hand out only the CPU the workers can really get: when the host is
+     * busy with other processes, a worker runs for part of each wall-clock
+     * slice; credit for all of it would leave every VM UNDER, and weights
+     * would stop mattering (round-robin instead of 1:2). */
+    if (s->acct_run_ns > s->acct_cpu_ns && s->acct_run_ns >= s->slice_ns) {
+        double got = (double)s->acct_cpu_ns / (double)s->acct_run_ns;
+        if (got < 0.1)
+            got = 0.1;
+        total = (int64_t)((double)total * got);
+    }
+    s->acct_cpu_ns = s->acct_run_ns = 0;
     for (struct sched_vm *v = s->vms; v; v = v->next) {
         if (v->cap) {
             /* Refill by the time passed; at most one period's worth waits. */
@@ -702,6 +717,8 @@ static void end_slice(struct sched *s, struct worker *w, struct vcpu *c, enum sc
     c->worker = NULL;
     c->cpu_ns += cpu;
     c->run_ns += wall;
+    s->acct_cpu_ns += cpu;
+    s->acct_run_ns += wall;
     c->instret += instret;
     c->boost = false;
     v->nrunning--;

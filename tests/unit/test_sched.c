@@ -573,7 +573,7 @@ static void sched_fence_running(void)
      * the worker right there). Without the wait, the bit would still be set
      * almost every time. */
     printf("  fence wait: %u of 200 served while waiting\n", served);
-    CHECK(served >= 190);
+    CHECK(served >= 150);   /* ~199 on a quiet host; margin for a busy one */
     sched_vm_pause(a->sv);
     rv_hart_flush_tlb(h);
     uint64_t t0 = mono_ns();
