@@ -18,6 +18,7 @@
  *   RUNNING   stop, shutdown, reboot, pause, exec, console, stats
  *   PAUSED    resume, stop, console, stats ........ stop -> STOPPED
  *   STOPPING  (a shutdown is in progress) stop, console, stats
+ *   any       info, list, get_config, set_sched
  * A guest that powers off by itself goes to STOPPED; one whose emulation
  * failed goes to STOPPED with last_exit saying why. */
 #ifndef DISCO_H
@@ -52,8 +53,15 @@ struct disco_host_config {
 /* Open the host: load every saved guest config (all STOPPED, except those
  * marked autostart, which are started). */
 struct disco_host *disco_host_new(const struct disco_host_config *cfg, struct disco_err *err);
-/* Hard-stop every running guest and free the host (configs stay on disk). */
+/* Hard-stop every running guest and free the host (configs stay on disk).
+ * No other call may be in progress and every console must be detached. */
 void disco_host_free(struct disco_host *h);
+/* What disco_host_new could not do but did not fail for: saved configs it
+ * skipped (unreadable, corrupt; left on disk, their names stay taken) and
+ * autostarts that failed. Newline-separated lines, or NULL if none; valid
+ * until disco_host_free. Another host on the same state_dir is refused
+ * (-EBUSY). */
+const char *disco_host_warnings(struct disco_host *h);
 
 /* A VM's configuration. Strings are copied by disco_create. Paths must be
  * absolute. */
@@ -96,13 +104,16 @@ int disco_stop(struct disco_host *h, const char *name, struct disco_err *err);
 int disco_shutdown(struct disco_host *h, const char *name, uint64_t timeout_ms, bool *forced,
                    struct disco_err *err);
 /* Clean reboot through the agent; with force (or no agent answering within
- * timeout_ms), a hard reset. */
+ * timeout_ms, 0: 10 s; or no agent connected at all), a hard reset. */
 int disco_reboot(struct disco_host *h, const char *name, bool force, uint64_t timeout_ms,
                  struct disco_err *err);
 int disco_pause(struct disco_host *h, const char *name, struct disco_err *err);
 int disco_resume(struct disco_host *h, const char *name, struct disco_err *err);
 
-/* Change weight / cap of a guest (saved; applied at once if running). */
+/* Change weight / cap of a guest, in any state (saved; a running guest gets
+ * them at its next start for now). DISCO_SCHED_KEEP keeps a value; weight 0
+ * means the default (256), cap 0 none. */
+#define DISCO_SCHED_KEEP UINT32_MAX
 int disco_set_sched(struct disco_host *h, const char *name, unsigned weight, unsigned cap,
                     struct disco_err *err);
 
@@ -136,7 +147,8 @@ struct disco_stats {
 int disco_stats(struct disco_host *h, const char *name, struct disco_stats *st,
                 struct disco_err *err);
 
-/* Run a command in a RUNNING guest through its agent. */
+/* Run a command in a RUNNING guest through its agent (-ENOTCONN if it is
+ * not connected); timeout_ms 0: no limit. */
 struct disco_exec_result {
     int status;                 /* exit code, or 128 + signal */
     uint8_t *out, *errout;      /* malloc'd, NUL-terminated */
@@ -147,14 +159,18 @@ int disco_exec(struct disco_host *h, const char *name, const char *const *argv,
                uint64_t timeout_ms, struct disco_exec_result *res, struct disco_err *err);
 void disco_exec_result_free(struct disco_exec_result *res);
 /* Wait until the guest's agent is connected (a freshly started guest takes
- * a moment to boot): 0, -ETIMEDOUT, or -EBUSY if the guest is not running. */
+ * a moment to boot): 0, -ETIMEDOUT, or -EBUSY if the guest is not running
+ * (or stops while we wait). timeout_ms 0: just check. */
 int disco_wait_agent(struct disco_host *h, const char *name, uint64_t timeout_ms,
                      struct disco_err *err);
 
 /* Console: any number of watchers; at most one writer. Output is the
- * guest's serial console (also appended to <state_dir>/vms/<name>/console.log);
- * a new watcher first gets the last DISCO_CONSOLE_REPLAY bytes. The output
- * callback runs on a disco thread: it must not block (drop or buffer). */
+ * guest's serial console (also appended to <state_dir>/vms/<name>/console.log,
+ * rotated to console.log.1 at 1 MiB); a new watcher first gets the last
+ * DISCO_CONSOLE_REPLAY bytes of the current run. Attaching needs a guest
+ * that is not STOPPED. The callbacks run on disco threads (replay: on the
+ * attaching thread) with a console lock held: they must not block (drop or
+ * buffer) and must not call libdisco. */
 #define DISCO_CONSOLE_REPLAY (64u << 10)
 struct disco_console;
 struct disco_console_ops {
@@ -168,11 +184,12 @@ struct disco_console *disco_console_attach(struct disco_host *h, const char *nam
                                            const struct disco_console_ops *ops, void *ctx,
                                            bool want_write, bool *is_writer,
                                            struct disco_err *err);
-/* Input for the guest (writer only): bytes accepted, or <0. */
+/* Input for the guest (writer only): bytes accepted (fewer than len when
+ * its queue is full), or -EPERM (not the writer), -EPIPE (guest stopped). */
 int disco_console_write(struct disco_console *c, const uint8_t *buf, size_t len);
 /* After this returns, ops are not called any more. */
 void disco_console_detach(struct disco_console *c);
-/* Path of the guest's console log (malloc'd). */
+/* Path of the guest's console log (malloc'd; NULL: no such guest). */
 char *disco_console_log_path(struct disco_host *h, const char *name);
 
 #endif

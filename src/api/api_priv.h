@@ -1,0 +1,111 @@
+/* libdisco internals shared by src/api/: the host, its guests, the
+ * console hub of a guest, and config helpers.
+ *
+ * Lock order (never take one on the left while holding one on the right):
+ *     host->lock  ->  guest->lock  ->  hub->lock / guest->vm_lock  ->  (vm's own locks)
+ * guest->lock is never held while waiting on the guest (agent round trips,
+ * waiting for the guest to stop) except inside pthread_cond_wait on
+ * guest->cond, because the vm's exited callback (loop thread) takes it.
+ * vm_lock is a leaf lock that only guards the vm pointer for the hot I/O
+ * paths (agent send, console input), so they never wait behind a slow
+ * start. */
+#ifndef DISCO_API_PRIV_H
+#define DISCO_API_PRIV_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "disco.h"
+#include "util/err.h"
+
+#define CONSOLE_LOG_MAX (1u << 20)   /* console.log rotates to console.log.1 here */
+
+struct vm;
+struct agent;
+struct sched;
+struct evloop;
+
+/* ---- console hub (console.c) ---------------------------------------------- */
+
+/* Everything a guest's console output goes to: the log file, the replay
+ * ring and the attached watchers. Output arrives on vCPU worker threads (and
+ * the loop thread); everything here is quick and non-blocking apart from an
+ * append to the log file (page cache). */
+struct console_hub {
+    pthread_mutex_t lock;
+    char *log_path, *log_old_path;
+    int log_fd;                         /* open while the guest runs, else -1 */
+    uint64_t log_size;
+    uint8_t *ring;                      /* DISCO_CONSOLE_REPLAY bytes */
+    size_t ring_head, ring_len;         /* next write position, bytes held */
+    struct disco_console *watchers;     /* list through ->next */
+    struct disco_console *writer;
+};
+
+struct guest;
+
+struct disco_console {
+    struct disco_console *next;
+    struct guest *g;                    /* holds a reference */
+    struct disco_console_ops ops;
+    void *ctx;
+    bool closed;                        /* closed() ran: no more output */
+    bool writer;
+};
+
+int hub_init(struct console_hub *hub, const char *dir, struct disco_err *err);
+void hub_destroy(struct console_hub *hub);
+/* A run begins: open (append) the log and clear the replay ring. */
+int hub_run_begin(struct console_hub *hub, struct disco_err *err);
+/* The run ended: close the log, tell every watcher closed(). */
+void hub_run_end(struct console_hub *hub);
+/* vm_console.write: log, ring, watchers. */
+void hub_output(void *ctx, const uint8_t *buf, size_t len);
+
+/* ---- guests and the host (host.c) ----------------------------------------- */
+
+struct guest {
+    struct disco_host *h;
+    _Atomic unsigned refs;              /* the name table, API calls in flight,
+                                           consoles, a started vm */
+    char name[DISCO_NAME_MAX + 1];
+    char *dir;                          /* <state_dir>/vms/<name> */
+
+    pthread_mutex_t lock;
+    pthread_cond_t cond;                /* state / run_gen changes */
+    bool removed;                       /* destroyed: ops give -ENOENT */
+    enum disco_state state;
+    uint64_t run_gen;                   /* +1 each time a run ends */
+    struct disco_vm_config cfg;         /* normalised; strings in cfg_storage */
+    void *cfg_storage;
+    char last_exit[256];
+    bool forced_stop;                   /* the run is being hard-stopped by shutdown */
+
+    pthread_mutex_t vm_lock;
+    struct vm *vm;                      /* set while started: guest->lock AND vm_lock
+                                           to change, either to read */
+    struct agent *agent;                /* lives as long as the guest */
+    struct console_hub hub;
+};
+
+/* The guest of that name with a reference held (guest_unref it), or NULL
+ * with -ENOENT in err. */
+struct guest *host_get(struct disco_host *h, const char *name, struct disco_err *err);
+void guest_unref(struct guest *g);
+/* "cannot OP guest 'NAME': it is STATE" as -EBUSY; guest->lock held. */
+int guest_busy(struct guest *g, const char *op, struct disco_err *err);
+
+/* ---- config helpers (config.c) -------------------------------------------- */
+
+bool config_name_ok(const char *name);
+/* Check a config (names the bad field) and return a normalised deep copy
+ * (defaults filled in) whose strings live in one block *storage. */
+int config_normalise(const struct disco_vm_config *in, struct disco_vm_config *out,
+                     void **storage, struct disco_err *err);
+/* Write the config to <dir>/config.json atomically (tmp file + rename). */
+int config_save(const char *dir, const struct disco_vm_config *cfg, struct disco_err *err);
+
+#endif

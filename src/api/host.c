@@ -1,0 +1,1108 @@
+/* libdisco: the host object and the lifecycle of its guests (disco.h).
+ *
+ * Threads: API calls come from any thread; a guest's VM reports its end
+ * (exited) and guest reboots (reset) on the host's event loop thread; its
+ * console output and agent bytes arrive on vCPU worker threads.
+ *
+ * Each guest has a state (disco.h) and a run generation, bumped by the
+ * exited callback: whoever waits for a run to end (stop, shutdown, host
+ * free) waits on guest->cond for run_gen to change, which cannot be fooled
+ * by a quick restart the way waiting for STOPPED could. Waiters release
+ * guest->lock while they wait (pthread_cond_wait), because exited needs it
+ * to record the end of the run. See api_priv.h for the lock order.
+ *
+ * Choices (what a user of LXC / libvirt would expect):
+ *   - A saved config that cannot be loaded does not stop the host from
+ *     opening: the other guests load, and disco_host_warnings() lists what
+ *     was skipped (its directory is left alone, and its name stays taken:
+ *     disco_create refuses it until the directory is fixed or removed).
+ *     Autostart failures are listed there too.
+ *   - Two hosts on one state directory would corrupt each other: the second
+ *     disco_host_new fails with -EBUSY (flock on <state_dir>/lock).
+ *   - Blocking calls that wait for a guest's run to end (stop, shutdown)
+ *     refuse to run on the host's own event loop thread (-EDEADLK).
+ *   - shutdown without a ready agent keeps waiting (the guest may still be
+ *     booting: the power-off request goes out as soon as the agent says
+ *     hello, or the guest may power off by itself) and hard-stops at the
+ *     timeout. */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "api/api_priv.h"
+#include "vmm/agent.h"
+#include "vmm/evloop.h"
+#include "vmm/sched.h"
+#include "vmm/vm.h"
+
+#define DEFAULT_STATE_DIR "/var/lib/disco"
+#define STATE_DIR_ENV "DISCO_STATE_DIR"
+#define WAIT_TICK_MS 50u           /* re-check the agent while waiting for a shutdown */
+#define STATS_AGENT_MS 1000u       /* meminfo must not make `disco stats` slow */
+#define REBOOT_AGENT_MS 10000u     /* default wait for the agent to accept a reboot */
+#define WARNINGS_MAX 8192u
+
+struct disco_host {
+    char *state_dir, *vms_dir;
+    int lock_fd;
+    pthread_mutex_t lock;          /* the name table and warnings */
+    struct guest **guests;         /* sorted by name */
+    size_t n, cap;
+    struct sched *sched;
+    struct evloop *ev;
+    char *warnings;                /* NULL or newline-separated notes */
+};
+
+const char *disco_state_name(enum disco_state st)
+{
+    switch (st) {
+    case DISCO_STOPPED: return "stopped";
+    case DISCO_RUNNING: return "running";
+    case DISCO_PAUSED: return "paused";
+    case DISCO_STOPPING: return "stopping";
+    }
+    return "unknown";
+}
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void cond_wait_until(struct guest *g, uint64_t deadline_ns)
+{
+    struct timespec ts = {.tv_sec = (time_t)(deadline_ns / 1000000000u),
+                          .tv_nsec = (long)(deadline_ns % 1000000000u)};
+    pthread_cond_timedwait(&g->cond, &g->lock, &ts);
+}
+
+static void add_warning(struct disco_host *h, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void add_warning(struct disco_host *h, const char *fmt, ...)
+{
+    char line[768];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    pthread_mutex_lock(&h->lock);
+    size_t old = h->warnings ? strlen(h->warnings) : 0;
+    if (old + strlen(line) + 2 <= WARNINGS_MAX) {
+        char *w = realloc(h->warnings, old + strlen(line) + 2);
+        if (w) {
+            sprintf(w + old, "%s%s", old ? "\n" : "", line);
+            h->warnings = w;
+        }
+    }
+    pthread_mutex_unlock(&h->lock);
+}
+
+const char *disco_host_warnings(struct disco_host *h)
+{
+    return h->warnings;
+}
+
+/* ---- guests -------------------------------------------------------------------- */
+
+static int agent_send_cb(void *ctx, const uint8_t *buf, size_t len)
+{
+    struct guest *g = ctx;
+    int rc = -ENOTCONN;
+    pthread_mutex_lock(&g->vm_lock);
+    if (g->vm)
+        rc = vm_agent_send(g->vm, buf, len);
+    pthread_mutex_unlock(&g->vm_lock);
+    return rc < 0 ? rc : 0;
+}
+
+static void agent_rx_cb(void *ctx, const uint8_t *buf, size_t len)
+{
+    struct guest *g = ctx;
+    agent_input(g->agent, buf, len);
+}
+
+static void guest_free(struct guest *g)
+{
+    agent_free(g->agent);
+    hub_destroy(&g->hub);
+    free(g->cfg_storage);
+    free(g->dir);
+    pthread_cond_destroy(&g->cond);
+    pthread_mutex_destroy(&g->lock);
+    pthread_mutex_destroy(&g->vm_lock);
+    free(g);
+}
+
+void guest_unref(struct guest *g)
+{
+    if (g && atomic_fetch_sub(&g->refs, 1) == 1)
+        guest_free(g);
+}
+
+/* A guest (one reference: the table's) owning cfg / storage on success. */
+static struct guest *guest_new(struct disco_host *h, const struct disco_vm_config *cfg,
+                               void *storage, struct disco_err *err)
+{
+    struct guest *g = calloc(1, sizeof *g);
+    if (!g) {
+        err_set(err, -ENOMEM, "out of memory");
+        return NULL;
+    }
+    if (asprintf(&g->dir, "%s/%s", h->vms_dir, cfg->name) < 0) {
+        free(g);
+        err_set(err, -ENOMEM, "out of memory");
+        return NULL;
+    }
+    if (hub_init(&g->hub, g->dir, err) < 0) {
+        free(g->dir);
+        free(g);
+        return NULL;
+    }
+    g->agent = agent_new(agent_send_cb, g, err);
+    if (!g->agent) {
+        hub_destroy(&g->hub);
+        free(g->dir);
+        free(g);
+        return NULL;
+    }
+    g->h = h;
+    atomic_init(&g->refs, 1);
+    snprintf(g->name, sizeof g->name, "%s", cfg->name);
+    g->cfg = *cfg;
+    g->cfg_storage = storage;
+    g->state = DISCO_STOPPED;
+    pthread_mutex_init(&g->lock, NULL);
+    pthread_mutex_init(&g->vm_lock, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&g->cond, &ca);
+    pthread_condattr_destroy(&ca);
+    return g;
+}
+
+/* Index of name in the sorted table, or where it would go (*found false).
+ * host->lock held. */
+static size_t table_find(struct disco_host *h, const char *name, bool *found)
+{
+    size_t lo = 0, hi = h->n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        int c = strcmp(h->guests[mid]->name, name);
+        if (c == 0) {
+            *found = true;
+            return mid;
+        }
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    *found = false;
+    return lo;
+}
+
+static int table_insert(struct disco_host *h, struct guest *g, struct disco_err *err)
+{
+    bool found;
+    size_t i = table_find(h, g->name, &found);
+    if (found)
+        return err_set(err, -EEXIST, "a guest named '%s' exists", g->name);
+    if (h->n == h->cap) {
+        size_t nc = h->cap ? 2 * h->cap : 16;
+        struct guest **ng = realloc(h->guests, nc * sizeof *ng);
+        if (!ng)
+            return err_set(err, -ENOMEM, "out of memory");
+        h->guests = ng;
+        h->cap = nc;
+    }
+    memmove(&h->guests[i + 1], &h->guests[i], (h->n - i) * sizeof *h->guests);
+    h->guests[i] = g;
+    h->n++;
+    return 0;
+}
+
+struct guest *host_get(struct disco_host *h, const char *name, struct disco_err *err)
+{
+    if (!name || !config_name_ok(name)) {
+        err_set(err, -ENOENT, "no guest named '%s'", name ? name : "(null)");
+        return NULL;
+    }
+    pthread_mutex_lock(&h->lock);
+    bool found;
+    size_t i = table_find(h, name, &found);
+    struct guest *g = found ? h->guests[i] : NULL;
+    if (g)
+        atomic_fetch_add(&g->refs, 1);
+    pthread_mutex_unlock(&h->lock);
+    if (!g)
+        err_set(err, -ENOENT, "no guest named '%s'", name);
+    return g;
+}
+
+int guest_busy(struct guest *g, const char *op, struct disco_err *err)
+{
+    static const char *const hint[] = {
+        [DISCO_STOPPED] = "start it first",
+        [DISCO_RUNNING] = "stop it first",
+        [DISCO_PAUSED] = "resume or stop it first",
+        [DISCO_STOPPING] = "it is shutting down",
+    };
+    return err_set(err, -EBUSY, "cannot %s guest '%s': it is %s (%s)", op, g->name,
+                   disco_state_name(g->state), hint[g->state]);
+}
+
+/* Look a guest up and lock it: 0 with a reference and guest->lock held, or
+ * <0 (-ENOENT). */
+static int guest_open(struct disco_host *h, const char *name, struct guest **out,
+                      struct disco_err *err)
+{
+    err_clear(err);
+    struct guest *g = host_get(h, name, err);
+    if (!g)
+        return -ENOENT;
+    pthread_mutex_lock(&g->lock);
+    if (g->removed) {
+        pthread_mutex_unlock(&g->lock);
+        guest_unref(g);
+        return err_set(err, -ENOENT, "no guest named '%s'", name);
+    }
+    *out = g;
+    return 0;
+}
+
+static void guest_close(struct guest *g)
+{
+    pthread_mutex_unlock(&g->lock);
+    guest_unref(g);
+}
+
+/* ---- runs ------------------------------------------------------------------------ */
+
+static void on_exited(void *ctx, struct vm *vm, const struct vm_exit *ex, int rc,
+                      const struct disco_err *verr)
+{
+    struct guest *g = ctx;
+    agent_disconnect(g->agent);
+    pthread_mutex_lock(&g->lock);
+    if (rc < 0) {
+        snprintf(g->last_exit, sizeof g->last_exit, "error: %.*s",
+                 (int)sizeof g->last_exit - 8,
+                 verr && verr->msg[0] ? verr->msg : "emulation failed");
+    } else {
+        switch (ex->reason) {
+        case VM_EXIT_POWEROFF:
+            snprintf(g->last_exit, sizeof g->last_exit, "powered off");
+            break;
+        case VM_EXIT_FAIL:
+            snprintf(g->last_exit, sizeof g->last_exit, "guest reported failure %u", ex->code);
+            break;
+        case VM_EXIT_HTIF:
+            if (ex->code)
+                snprintf(g->last_exit, sizeof g->last_exit, "test failed with code %u",
+                         ex->code);
+            else
+                snprintf(g->last_exit, sizeof g->last_exit, "test passed");
+            break;
+        case VM_EXIT_QUIT:
+        case VM_EXIT_STOPPED:
+            snprintf(g->last_exit, sizeof g->last_exit, "%s",
+                     g->forced_stop ? "stopped (shutdown timed out)" : "stopped");
+            break;
+        }
+    }
+    pthread_mutex_lock(&g->vm_lock);
+    g->vm = NULL;
+    pthread_mutex_unlock(&g->vm_lock);
+    /* vm_free flushes the last console output into the hub: before
+     * hub_run_end, which closes the log and the watchers. */
+    vm_free(vm);
+    hub_run_end(&g->hub);
+    g->state = DISCO_STOPPED;
+    g->forced_stop = false;
+    g->run_gen++;
+    pthread_cond_broadcast(&g->cond);
+    pthread_mutex_unlock(&g->lock);
+    guest_unref(g);   /* the run's reference */
+}
+
+static void on_reset(void *ctx, struct vm *vm)
+{
+    (void)vm;
+    struct guest *g = ctx;
+    agent_disconnect(g->agent);
+}
+
+/* guest->lock held, state STOPPED. */
+static int guest_start(struct guest *g, struct disco_err *err)
+{
+    struct disco_host *h = g->h;
+    const struct disco_vm_config *c = &g->cfg;
+    struct vm_config vc = {
+        .cpus = c->cpus,
+        .mem = c->mem,
+        .kernel = c->kernel,
+        .initrd = c->initrd,
+        .append = c->append,
+        .bios = c->bios,
+        .disks = c->disks,
+        .ndisks = c->ndisks,
+        .console = {.write = hub_output, .in_fd = -1, .ctx = g},
+        .weight = c->weight,
+        .cap = c->cap,
+        .agent_rx = agent_rx_cb,
+        .agent_ctx = g,
+    };
+    int rc = hub_run_begin(&g->hub, err);
+    if (rc < 0)
+        return rc;
+    struct disco_err verr;
+    err_clear(&verr);
+    struct vm *vm = vm_new(&vc, &verr);
+    if (!vm) {
+        hub_run_end(&g->hub);
+        return err_set(err, verr.code ? verr.code : -EINVAL, "guest '%s': %s", g->name,
+                       verr.msg);
+    }
+    agent_disconnect(g->agent);   /* a fresh connection for the new run */
+    pthread_mutex_lock(&g->vm_lock);
+    g->vm = vm;
+    pthread_mutex_unlock(&g->vm_lock);
+    atomic_fetch_add(&g->refs, 1);   /* the run's, dropped by on_exited */
+    struct vm_events evs = {.exited = on_exited, .reset = on_reset, .ctx = g};
+    if ((rc = vm_start(vm, h->sched, h->ev, &evs, &verr)) < 0) {
+        pthread_mutex_lock(&g->vm_lock);
+        g->vm = NULL;
+        pthread_mutex_unlock(&g->vm_lock);
+        vm_free(vm);
+        hub_run_end(&g->hub);
+        atomic_fetch_sub(&g->refs, 1);   /* the table still holds one */
+        return err_set(err, rc, "guest '%s': %s", g->name, verr.msg);
+    }
+    g->state = DISCO_RUNNING;
+    g->forced_stop = false;
+    return 0;
+}
+
+/* Hard-stop the current run and wait for on_exited. guest->lock held (and
+ * released while waiting); state not STOPPED. */
+static void guest_hard_stop(struct guest *g)
+{
+    uint64_t gen = g->run_gen;
+    vm_stop(g->vm);
+    while (g->run_gen == gen)
+        pthread_cond_wait(&g->cond, &g->lock);
+}
+
+static int not_on_loop(struct disco_host *h, const char *what, struct disco_err *err)
+{
+    if (evloop_on_loop_thread(h->ev))
+        return err_set(err, -EDEADLK, "%s would wait for the event loop it is called from",
+                       what);
+    return 0;
+}
+
+/* ---- the host ------------------------------------------------------------------- */
+
+static int mkdir_p(const char *path, struct disco_err *err)
+{
+    char *p = strdup(path);
+    if (!p)
+        return err_set(err, -ENOMEM, "out of memory");
+    int rc = 0;
+    for (char *s = p + 1;; s++) {
+        if (*s != '/' && *s)
+            continue;
+        char ch = *s;
+        *s = '\0';
+        if (mkdir(p, 0755) < 0 && errno != EEXIST) {
+            rc = err_errno(err, errno, "state directory %s", p);
+            break;
+        }
+        *s = ch;
+        if (!ch)
+            break;
+    }
+    free(p);
+    return rc;
+}
+
+/* Load <vms_dir>/<name>/config.json into the table, or add a warning. */
+static void load_guest(struct disco_host *h, const char *name)
+{
+    struct disco_err err;
+    err_clear(&err);
+    char *path;
+    if (asprintf(&path, "%s/%s/config.json", h->vms_dir, name) < 0)
+        return;
+    struct disco_vm_config raw, cfg;
+    void *raw_storage = NULL, *storage = NULL;
+    if (!config_name_ok(name)) {
+        add_warning(h, "%s/%s: skipped: not a valid guest name", h->vms_dir, name);
+    } else if (access(path, F_OK) < 0 && errno == ENOENT) {
+        /* A directory without a config: a leftover, not a guest. */
+    } else if (disco_vm_config_load(path, &raw, &raw_storage, &err) < 0) {
+        add_warning(h, "skipped guest '%s': %s", name, err.msg);
+    } else if (raw.name && strcmp(raw.name, name) != 0) {
+        add_warning(h, "skipped guest '%s': %s names '%s'", name, path, raw.name);
+    } else {
+        raw.name = name;
+        if (config_normalise(&raw, &cfg, &storage, &err) < 0) {
+            add_warning(h, "skipped guest '%s': %s: %s", name, path, err.msg);
+        } else {
+            struct guest *g = guest_new(h, &cfg, storage, &err);
+            if (!g) {
+                free(storage);
+                add_warning(h, "skipped guest '%s': %s", name, err.msg);
+            } else {
+                pthread_mutex_lock(&h->lock);
+                int rc = table_insert(h, g, &err);
+                pthread_mutex_unlock(&h->lock);
+                if (rc < 0) {
+                    add_warning(h, "skipped guest '%s': %s", name, err.msg);
+                    guest_unref(g);
+                }
+            }
+        }
+    }
+    free(raw_storage);
+    free(path);
+}
+
+static int load_all(struct disco_host *h, struct disco_err *err)
+{
+    DIR *d = opendir(h->vms_dir);
+    if (!d)
+        return err_errno(err, errno, "%s", h->vms_dir);
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;
+        struct stat st;
+        if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode))
+            continue;
+        load_guest(h, e->d_name);
+    }
+    closedir(d);
+    return 0;
+}
+
+struct disco_host *disco_host_new(const struct disco_host_config *cfg, struct disco_err *err)
+{
+    err_clear(err);
+    struct disco_host_config dflt = {0};
+    if (!cfg)
+        cfg = &dflt;
+    const char *dir = cfg->state_dir;
+    if (!dir || !dir[0])
+        dir = getenv(STATE_DIR_ENV);
+    if (!dir || !dir[0])
+        dir = DEFAULT_STATE_DIR;
+    if (dir[0] != '/') {
+        err_set(err, -EINVAL, "state directory '%s' must be an absolute path", dir);
+        return NULL;
+    }
+    struct disco_host *h = calloc(1, sizeof *h);
+    if (!h) {
+        err_set(err, -ENOMEM, "out of memory");
+        return NULL;
+    }
+    h->lock_fd = -1;
+    pthread_mutex_init(&h->lock, NULL);
+    if (!(h->state_dir = strdup(dir)) || asprintf(&h->vms_dir, "%s/vms", dir) < 0) {
+        h->vms_dir = NULL;
+        err_set(err, -ENOMEM, "out of memory");
+        goto fail;
+    }
+    if (mkdir_p(h->vms_dir, err) < 0)
+        goto fail;
+    char *lock_path;
+    if (asprintf(&lock_path, "%s/lock", dir) < 0) {
+        err_set(err, -ENOMEM, "out of memory");
+        goto fail;
+    }
+    h->lock_fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (h->lock_fd < 0) {
+        err_errno(err, errno, "%s", lock_path);
+        free(lock_path);
+        goto fail;
+    }
+    if (flock(h->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+        if (errno == EWOULDBLOCK)
+            err_set(err, -EBUSY, "state directory %s is in use by another disco host (%s is "
+                    "locked)", dir, lock_path);
+        else
+            err_errno(err, errno, "flock %s", lock_path);
+        free(lock_path);
+        goto fail;
+    }
+    free(lock_path);
+
+    struct sched_config sc = {.workers = cfg->workers, .slice_ns = cfg->slice_ns};
+    if (!(h->sched = sched_new(&sc, err)))
+        goto fail;
+    if (!(h->ev = evloop_new(err)))
+        goto fail;
+    if (evloop_start_thread(h->ev, err) < 0)
+        goto fail;
+    if (load_all(h, err) < 0)
+        goto fail;
+
+    /* Autostart: a guest that fails to start stays STOPPED with a warning;
+     * the host opens anyway (one broken guest must not take the others
+     * down). */
+    for (size_t i = 0; i < h->n; i++) {
+        struct guest *g = h->guests[i];
+        if (!g->cfg.autostart)
+            continue;
+        struct disco_err serr;
+        err_clear(&serr);
+        pthread_mutex_lock(&g->lock);
+        int rc = guest_start(g, &serr);
+        pthread_mutex_unlock(&g->lock);
+        if (rc < 0)
+            add_warning(h, "autostart of '%s' failed: %s", g->name, serr.msg);
+    }
+    return h;
+fail:
+    if (h->ev)
+        evloop_free(h->ev);
+    if (h->sched)
+        sched_free(h->sched);
+    for (size_t i = 0; i < h->n; i++)
+        guest_unref(h->guests[i]);
+    free(h->guests);
+    if (h->lock_fd >= 0)
+        close(h->lock_fd);
+    free(h->warnings);
+    free(h->vms_dir);
+    free(h->state_dir);
+    pthread_mutex_destroy(&h->lock);
+    free(h);
+    return NULL;
+}
+
+void disco_host_free(struct disco_host *h)
+{
+    if (!h)
+        return;
+    /* Stop every run first (the loop must still be alive to report them). */
+    for (size_t i = 0; i < h->n; i++) {
+        struct guest *g = h->guests[i];
+        pthread_mutex_lock(&g->lock);
+        if (g->state != DISCO_STOPPED)
+            guest_hard_stop(g);
+        pthread_mutex_unlock(&g->lock);
+    }
+    evloop_free(h->ev);
+    sched_free(h->sched);
+    /* Consoles still attached keep their guest alive (they must be
+     * detached before the host is freed: they would point at it). */
+    for (size_t i = 0; i < h->n; i++)
+        guest_unref(h->guests[i]);
+    free(h->guests);
+    close(h->lock_fd);   /* releases the flock */
+    free(h->warnings);
+    free(h->vms_dir);
+    free(h->state_dir);
+    pthread_mutex_destroy(&h->lock);
+    free(h);
+}
+
+/* ---- create / destroy ---------------------------------------------------------- */
+
+/* Remove the guest's files: config.json first (once it is gone the guest
+ * no longer exists on disk, so a failure there changes nothing), then the
+ * rest best-effort. */
+static int remove_dir(const char *dir, struct disco_err *err)
+{
+    char *cfg;
+    if (asprintf(&cfg, "%s/config.json", dir) < 0)
+        return err_set(err, -ENOMEM, "out of memory");
+    if (unlink(cfg) < 0 && errno != ENOENT) {
+        int rc = err_errno(err, errno, "removing %s", cfg);
+        free(cfg);
+        return rc;
+    }
+    free(cfg);
+    DIR *d = opendir(dir);
+    if (d) {
+        struct dirent *e;
+        while ((e = readdir(d)))
+            if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+                unlinkat(dirfd(d), e->d_name, 0);
+        closedir(d);
+    }
+    rmdir(dir);
+    return 0;
+}
+
+int disco_create(struct disco_host *h, const struct disco_vm_config *in, struct disco_err *err)
+{
+    err_clear(err);
+    if (!in)
+        return err_set(err, -EINVAL, "no config");
+    struct disco_vm_config cfg;
+    void *storage = NULL;
+    int rc = config_normalise(in, &cfg, &storage, err);
+    if (rc < 0)
+        return rc;
+    /* The host lock is held across the file work so that two creates of
+     * one name, or a create racing a destroy, cannot interleave on disk. */
+    pthread_mutex_lock(&h->lock);
+    bool found;
+    table_find(h, cfg.name, &found);
+    char *dir = NULL, *cfgpath = NULL;
+    if (found) {
+        rc = err_set(err, -EEXIST, "a guest named '%s' exists", cfg.name);
+        goto out;
+    }
+    if (asprintf(&dir, "%s/%s", h->vms_dir, cfg.name) < 0 ||
+        asprintf(&cfgpath, "%s/config.json", dir) < 0) {
+        rc = err_set(err, -ENOMEM, "out of memory");
+        goto out;
+    }
+    if (mkdir(dir, 0750) < 0) {
+        if (errno != EEXIST) {
+            rc = err_errno(err, errno, "creating %s", dir);
+            goto out;
+        }
+        if (access(cfgpath, F_OK) == 0) {
+            /* A config we did not load (see disco_host_warnings). */
+            rc = err_set(err, -EEXIST, "guest '%s': %s exists but was not loaded; fix or "
+                         "remove it", cfg.name, cfgpath);
+            goto out;
+        }
+    }
+    if ((rc = config_save(dir, &cfg, err)) < 0)
+        goto out;
+    struct guest *g = guest_new(h, &cfg, storage, err);
+    if (!g) {
+        rc = err->code ? err->code : -ENOMEM;
+        remove_dir(dir, NULL);
+        goto out;
+    }
+    storage = NULL;   /* the guest's now */
+    if ((rc = table_insert(h, g, err)) < 0) {
+        remove_dir(dir, NULL);
+        guest_unref(g);
+    }
+out:
+    pthread_mutex_unlock(&h->lock);
+    free(storage);
+    free(dir);
+    free(cfgpath);
+    return rc;
+}
+
+int disco_destroy(struct disco_host *h, const char *name, struct disco_err *err)
+{
+    err_clear(err);
+    pthread_mutex_lock(&h->lock);
+    bool found;
+    size_t i = name && config_name_ok(name) ? table_find(h, name, &found) : (found = false, 0);
+    if (!found) {
+        pthread_mutex_unlock(&h->lock);
+        return err_set(err, -ENOENT, "no guest named '%s'", name ? name : "(null)");
+    }
+    struct guest *g = h->guests[i];
+    pthread_mutex_lock(&g->lock);
+    int rc = 0;
+    if (g->state != DISCO_STOPPED)
+        rc = guest_busy(g, "destroy", err);
+    else if ((rc = remove_dir(g->dir, err)) == 0) {
+        g->removed = true;
+        memmove(&h->guests[i], &h->guests[i + 1], (h->n - i - 1) * sizeof *h->guests);
+        h->n--;
+    }
+    pthread_mutex_unlock(&g->lock);
+    pthread_mutex_unlock(&h->lock);
+    if (rc == 0)
+        guest_unref(g);   /* the table's reference */
+    return rc;
+}
+
+/* ---- lifecycle -------------------------------------------------------------------- */
+
+int disco_start(struct disco_host *h, const char *name, struct disco_err *err)
+{
+    struct guest *g;
+    int rc = guest_open(h, name, &g, err);
+    if (rc < 0)
+        return rc;
+    if (g->state != DISCO_STOPPED)
+        rc = guest_busy(g, "start", err);
+    else
+        rc = guest_start(g, err);
+    guest_close(g);
+    return rc;
+}
+
+int disco_stop(struct disco_host *h, const char *name, struct disco_err *err)
+{
+    struct guest *g;
+    int rc = guest_open(h, name, &g, err);
+    if (rc < 0)
+        return rc;
+    if (g->state == DISCO_STOPPED)
+        rc = guest_busy(g, "stop", err);
+    else if ((rc = not_on_loop(h, "stop", err)) == 0)
+        guest_hard_stop(g);
+    guest_close(g);
+    return rc;
+}
+
+int disco_shutdown(struct disco_host *h, const char *name, uint64_t timeout_ms, bool *forced,
+                   struct disco_err *err)
+{
+    if (forced)
+        *forced = false;
+    struct guest *g;
+    int rc = guest_open(h, name, &g, err);
+    if (rc < 0)
+        return rc;
+    if (g->state != DISCO_RUNNING) {
+        rc = guest_busy(g, "shut down", err);
+        guest_close(g);
+        return rc;
+    }
+    if ((rc = not_on_loop(h, "shutdown", err)) < 0) {
+        guest_close(g);
+        return rc;
+    }
+    if (!timeout_ms)
+        timeout_ms = DISCO_DEFAULT_SHUTDOWN_MS;
+    uint64_t start = now_ns();
+    uint64_t deadline = start + timeout_ms * 1000000u;
+    if (deadline < start)
+        deadline = UINT64_MAX;
+    uint64_t gen = g->run_gen;
+    g->state = DISCO_STOPPING;
+    bool asked = false;
+    uint64_t next_ask = 0;
+    while (g->run_gen == gen) {
+        uint64_t now = now_ns();
+        if (now >= deadline)
+            break;
+        if (!asked && now >= next_ask && agent_ready(g->agent)) {
+            /* Unlocked: the agent's answer comes from the guest, and the
+             * run may end meanwhile (run_gen tells). */
+            uint64_t left_ms = (deadline - now) / 1000000u + 1;
+            pthread_mutex_unlock(&g->lock);
+            int r = agent_power(g->agent, false, left_ms, NULL);
+            pthread_mutex_lock(&g->lock);
+            asked = r == 0;
+            next_ask = now_ns() + WAIT_TICK_MS * 1000000ull;   /* retry later, not hot */
+            continue;
+        }
+        uint64_t until = now + WAIT_TICK_MS * 1000000ull;
+        cond_wait_until(g, until < deadline ? until : deadline);
+    }
+    if (g->run_gen == gen) {
+        if (forced)
+            *forced = true;
+        g->forced_stop = true;
+        guest_hard_stop(g);
+    }
+    guest_close(g);
+    return 0;
+}
+
+int disco_reboot(struct disco_host *h, const char *name, bool force, uint64_t timeout_ms,
+                 struct disco_err *err)
+{
+    struct guest *g;
+    int rc = guest_open(h, name, &g, err);
+    if (rc < 0)
+        return rc;
+    if (g->state != DISCO_RUNNING) {
+        rc = guest_busy(g, "reboot", err);
+        guest_close(g);
+        return rc;
+    }
+    if (!force && agent_ready(g->agent)) {
+        uint64_t gen = g->run_gen;
+        pthread_mutex_unlock(&g->lock);
+        int r = agent_power(g->agent, true, timeout_ms ? timeout_ms : REBOOT_AGENT_MS, NULL);
+        pthread_mutex_lock(&g->lock);
+        if (r == 0) {
+            guest_close(g);
+            return 0;
+        }
+        /* No answer: fall back to a hard reset of the same run, if it is
+         * still running (not paused / stopped meanwhile). */
+        if (g->run_gen != gen || g->state != DISCO_RUNNING) {
+            rc = g->removed ? err_set(err, -ENOENT, "no guest named '%s'", g->name)
+                            : guest_busy(g, "reboot", err);
+            guest_close(g);
+            return rc;
+        }
+    }
+    vm_request_reset(g->vm);
+    guest_close(g);
+    return 0;
+}
+
+int disco_pause(struct disco_host *h, const char *name, struct disco_err *err)
+{
+    struct guest *g;
+    int rc = guest_open(h, name, &g, err);
+    if (rc < 0)
+        return rc;
+    if (g->state != DISCO_RUNNING)
+        rc = guest_busy(g, "pause", err);
+    else if (vm_pause(g->vm) < 0)   /* its run is ending: exited is on its way */
+        rc = err_set(err, -EBUSY, "cannot pause guest '%s': it is stopping", g->name);
+    else
+        g->state = DISCO_PAUSED;
+    guest_close(g);
+    return rc;
+}
+
+int disco_resume(struct disco_host *h, const char *name, struct disco_err *err)
+{
+    struct guest *g;
+    int rc = guest_open(h, name, &g, err);
+    if (rc < 0)
+        return rc;
+    if (g->state != DISCO_PAUSED)
+        rc = guest_busy(g, "resume", err);
+    else if (vm_resume(g->vm) < 0)
+        rc = err_set(err, -EBUSY, "cannot resume guest '%s': it is stopping", g->name);
+    else
+        g->state = DISCO_RUNNING;
+    guest_close(g);
+    return rc;
+}
+
+int disco_set_sched(struct disco_host *h, const char *name, unsigned weight, unsigned cap,
+                    struct disco_err *err)
+{
+    struct guest *g;
+    int rc = guest_open(h, name, &g, err);
+    if (rc < 0)
+        return rc;
+    struct disco_vm_config c = g->cfg;
+    if (weight != DISCO_SCHED_KEEP)
+        c.weight = weight ? weight : SCHED_DEFAULT_WEIGHT;
+    if (cap != DISCO_SCHED_KEEP)
+        c.cap = cap;
+    if (c.weight > SCHED_MAX_WEIGHT)
+        rc = err_set(err, -EINVAL, "bad weight %u (1..%u)", c.weight, SCHED_MAX_WEIGHT);
+    else if (c.cap > 100u * SCHED_MAX_WORKERS)
+        rc = err_set(err, -EINVAL, "bad cap %u (0..%u percent of one host CPU)", c.cap,
+                     100u * SCHED_MAX_WORKERS);
+    else if ((rc = config_save(g->dir, &c, err)) == 0) {
+        g->cfg.weight = c.weight;   /* strings unchanged: storage stays */
+        g->cfg.cap = c.cap;
+        /* A running guest gets it at its next start: vm.h has no way yet
+         * to change a started VM's weight / cap (needs a vm_set_sched). */
+    }
+    guest_close(g);
+    return rc;
+}
+
+/* ---- queries ---------------------------------------------------------------------- */
+
+static void fill_info(struct guest *g, struct disco_info *info)
+{
+    memset(info, 0, sizeof *info);
+    snprintf(info->name, sizeof info->name, "%s", g->name);
+    info->state = g->state;
+    info->agent = g->state != DISCO_STOPPED && agent_ready(g->agent);
+    snprintf(info->last_exit, sizeof info->last_exit, "%s", g->last_exit);
+}
+
+int disco_info(struct disco_host *h, const char *name, struct disco_info *info,
+               struct disco_err *err)
+{
+    struct guest *g;
+    int rc = guest_open(h, name, &g, err);
+    if (rc < 0)
+        return rc;
+    fill_info(g, info);
+    guest_close(g);
+    return 0;
+}
+
+int disco_list(struct disco_host *h, struct disco_info **out, size_t *n, struct disco_err *err)
+{
+    err_clear(err);
+    *out = NULL;
+    *n = 0;
+    /* Take references under the host lock, then look at each guest without
+     * it, so a guest busy starting does not hold up the whole table. */
+    pthread_mutex_lock(&h->lock);
+    size_t cnt = h->n;
+    struct guest **gs = calloc(cnt ? cnt : 1, sizeof *gs);
+    if (!gs) {
+        pthread_mutex_unlock(&h->lock);
+        return err_set(err, -ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < cnt; i++) {
+        gs[i] = h->guests[i];
+        atomic_fetch_add(&gs[i]->refs, 1);
+    }
+    pthread_mutex_unlock(&h->lock);
+    struct disco_info *infos = calloc(cnt ? cnt : 1, sizeof *infos);
+    size_t k = 0;
+    for (size_t i = 0; i < cnt; i++) {
+        pthread_mutex_lock(&gs[i]->lock);
+        if (infos && !gs[i]->removed)
+            fill_info(gs[i], &infos[k++]);
+        pthread_mutex_unlock(&gs[i]->lock);
+        guest_unref(gs[i]);
+    }
+    free(gs);
+    if (!infos)
+        return err_set(err, -ENOMEM, "out of memory");
+    *out = infos;
+    *n = k;
+    return 0;
+}
+
+int disco_get_config(struct disco_host *h, const char *name, struct disco_vm_config *cfg,
+                     struct disco_err *err)
+{
+    struct guest *g;
+    int rc = guest_open(h, name, &g, err);
+    if (rc < 0)
+        return rc;
+    *cfg = g->cfg;
+    guest_close(g);
+    return 0;
+}
+
+int disco_stats(struct disco_host *h, const char *name, struct disco_stats *st,
+                struct disco_err *err)
+{
+    struct guest *g;
+    int rc = guest_open(h, name, &g, err);
+    if (rc < 0)
+        return rc;
+    memset(st, 0, sizeof *st);
+    st->state = g->state;
+    st->cpus = g->cfg.cpus;
+    st->weight = g->cfg.weight;
+    st->cap = g->cfg.cap;
+    st->mem = g->cfg.mem;
+    if (g->vm) {
+        struct vm_stats vs;
+        memset(&vs, 0, sizeof vs);
+        vm_stats(g->vm, &vs);
+        st->uptime_ns = vs.uptime_ns;
+        st->cpu_ns = vs.cpu_ns;
+        st->instret = vs.instret;
+        st->slices = vs.slices;
+        st->wakeups = vs.wakeups;
+        st->preemptions = vs.preemptions;
+        st->parks = vs.parks;
+        st->resets = vs.resets;
+        st->mem_touched = vs.mem_touched;
+    }
+    bool ask = g->state == DISCO_RUNNING && agent_ready(g->agent);
+    pthread_mutex_unlock(&g->lock);
+    if (ask) {
+        struct agent_meminfo mi;
+        if (agent_meminfo(g->agent, &mi, STATS_AGENT_MS, NULL) == 0) {
+            st->guest_mem_valid = true;
+            st->guest_mem_total = mi.total;
+            st->guest_mem_free = mi.free;
+            st->guest_mem_available = mi.available;
+            st->guest_mem_cached = mi.cached;
+        }
+    }
+    guest_unref(g);
+    return 0;
+}
+
+int disco_exec(struct disco_host *h, const char *name, const char *const *argv,
+               uint64_t timeout_ms, struct disco_exec_result *res, struct disco_err *err)
+{
+    memset(res, 0, sizeof *res);
+    if (!argv || !argv[0])
+        return err_set(err, -EINVAL, "exec: no command");
+    struct guest *g;
+    int rc = guest_open(h, name, &g, err);
+    if (rc < 0)
+        return rc;
+    if (g->state != DISCO_RUNNING) {
+        rc = guest_busy(g, "run a command in", err);
+        guest_close(g);
+        return rc;
+    }
+    if (!agent_ready(g->agent)) {
+        rc = err_set(err, -ENOTCONN, "guest '%s': its agent is not connected", g->name);
+        guest_close(g);
+        return rc;
+    }
+    pthread_mutex_unlock(&g->lock);
+    struct agent_exec_result ar;
+    memset(&ar, 0, sizeof ar);
+    rc = agent_exec(g->agent, argv, timeout_ms ? timeout_ms : AGENT_FOREVER, &ar, err);
+    if (rc == 0) {
+        res->status = ar.status;
+        res->out = ar.out;
+        res->errout = ar.errout;
+        res->out_len = ar.out_len;
+        res->err_len = ar.err_len;
+        res->truncated = ar.truncated;
+    }
+    guest_unref(g);
+    return rc;
+}
+
+void disco_exec_result_free(struct disco_exec_result *res)
+{
+    if (!res)
+        return;
+    free(res->out);
+    free(res->errout);
+    memset(res, 0, sizeof *res);
+}
+
+int disco_wait_agent(struct disco_host *h, const char *name, uint64_t timeout_ms,
+                     struct disco_err *err)
+{
+    struct guest *g;
+    int rc = guest_open(h, name, &g, err);
+    if (rc < 0)
+        return rc;
+    uint64_t deadline = now_ns() + timeout_ms * 1000000u;
+    for (;;) {
+        if (g->removed) {
+            rc = err_set(err, -ENOENT, "no guest named '%s'", g->name);
+            break;
+        }
+        if (g->state != DISCO_RUNNING) {
+            rc = guest_busy(g, "wait for the agent of", err);
+            break;
+        }
+        if (agent_ready(g->agent))
+            break;
+        uint64_t now = now_ns();
+        if (now >= deadline) {
+            rc = err_set(err, -ETIMEDOUT, "guest '%s': the agent did not connect within %llu ms",
+                         g->name, (unsigned long long)timeout_ms);
+            break;
+        }
+        /* Short slices, so a guest that stops meanwhile is noticed. */
+        uint64_t left = (deadline - now) / 1000000u + 1;
+        pthread_mutex_unlock(&g->lock);
+        agent_wait_ready(g->agent, left < WAIT_TICK_MS ? left : WAIT_TICK_MS, NULL);
+        pthread_mutex_lock(&g->lock);
+    }
+    guest_close(g);
+    return rc;
+}

@@ -1,0 +1,18 @@
+/* Prints "fail: bye" and shuts down through SBI SRST with reason
+ * "system failure". */
+#include "guest.h"
+
+    .text
+    .globl main
+main:
+    la a0, msg
+    call puts
+    li a7, SBI_EXT_SRST
+    li a6, 0                /* system_reset */
+    li a0, SRST_SHUTDOWN
+    li a1, SRST_REASON_FAILURE
+    ecall
+1:  j 1b                    /* not reached */
+
+    .section .rodata
+msg: .asciz "fail: bye\n"
