@@ -906,8 +906,8 @@ int disco_set_sched(struct disco_host *h, const char *name, unsigned weight, uns
     else if ((rc = config_save(g->dir, &c, err)) == 0) {
         g->cfg.weight = c.weight;   /* strings unchanged: storage stays */
         g->cfg.cap = c.cap;
-        /* A running guest gets it at its next start: vm.h has no way yet
-         * to change a started VM's weight / cap (needs a vm_set_sched). */
+        if (g->vm)
+            vm_set_sched(g->vm, c.weight, c.cap);   /* a running guest: at once */
     }
     guest_close(g);
     return rc;

@@ -152,6 +152,13 @@ int cli_default_guest(char *kernel, char *initrd, size_t size, char *why, size_t
     return 0;
 }
 
+static void drop_agent_bytes(void *ctx, const uint8_t *buf, size_t len)
+{
+    (void)ctx;
+    (void)buf;
+    (void)len;
+}
+
 static int cmd_run(int argc, char **argv)
 {
     struct vm_config cfg = {.cpus = 1, .mem = VM_DEFAULT_MEM, .append = NULL};
@@ -230,6 +237,10 @@ static int cmd_run(int argc, char **argv)
 
     console_signals(NULL);   /* until the VM exists: just leave */
     console_setup(&cfg.console);
+    /* The agent port (virtio-console) has nobody to talk to in the
+     * foreground mode: drop the agent's greetings instead of mixing them
+     * into the serial console. */
+    cfg.agent_rx = drop_agent_bytes;
     struct disco_err err;
     err_clear(&err);
     struct vm *vm = vm_new(&cfg, &err);

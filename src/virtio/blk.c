@@ -1,8 +1,10 @@
 /* virtio-blk (device ID 2) over a raw image file.
  *
- * Requests are processed synchronously inside the QueueNotify write, on the
- * hart thread that wrote it (while holding the device mutex). A later issue
- * moves the I/O to an event loop; until then a slow disk stalls that hart.
+ * With a kick hook (virtio_mmio_set_kick, the VMM sets one), a QueueNotify
+ * only marks the queue pending, and the requests are processed by
+ * virtio_mmio_serve on the VM's event loop, so a slow disk does not stall
+ * the hart that wrote it. Without one (unit tests), they are processed
+ * synchronously inside the QueueNotify write, under the device mutex.
  *
  * Data moves between the file and guest memory through a bounded bounce
  * buffer, so a request's size never decides how much host memory we use. */
@@ -185,6 +187,7 @@ static const struct virtio_dev_ops blk_ops_rw = {
     .features = (1ull << VIRTIO_BLK_F_SEG_MAX) | (1ull << VIRTIO_BLK_F_BLK_SIZE) |
                 (1ull << VIRTIO_BLK_F_FLUSH),
     .notify = blk_notify,
+    .deferred = true,
     .destroy = blk_destroy,
 };
 
@@ -196,6 +199,7 @@ static const struct virtio_dev_ops blk_ops_ro = {
     .features = (1ull << VIRTIO_BLK_F_SEG_MAX) | (1ull << VIRTIO_BLK_F_BLK_SIZE) |
                 (1ull << VIRTIO_BLK_F_FLUSH) | (1ull << VIRTIO_BLK_F_RO),
     .notify = blk_notify,
+    .deferred = true,
     .destroy = blk_destroy,
 };
 

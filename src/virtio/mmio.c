@@ -4,8 +4,10 @@
  *
  * All register accesses run under a per-device mutex (several harts may
  * touch the same device, and device entry points like console input come
- * from other threads). Queue processing currently happens synchronously
- * inside the QueueNotify write. */
+ * from other threads). Queue processing happens inside the QueueNotify
+ * write, unless the device defers it (ops->deferred) and the owner set a
+ * kick hook: then the write only marks the queue pending and kicks, and the
+ * owner's loop runs virtio_mmio_serve. */
 #include "virtio/virtio_dev.h"
 
 #include <errno.h>
@@ -74,7 +76,19 @@ struct virtio_mmio {
 
     unsigned nq;
     struct virtq vq[VIRTIO_MMIO_MAX_QUEUES];
+
+    /* Deferred processing (ops->deferred with a kick hook): queues notified
+     * but not yet served, one bit per queue. */
+    void (*kick)(void *ctx);
+    void *kick_ctx;
+    uint32_t pending;
+    /* Chains one process_queue call may take (0: all). Set while serving,
+     * so a guest refilling its ring from another hart cannot keep the
+     * shared loop to itself. */
+    unsigned budget;
 };
+
+#define SERVE_BUDGET 64
 
 /* ---- helpers for device code (lock held) ---- */
 
@@ -135,10 +149,16 @@ void virtio_mmio_process_queue(struct virtio_mmio *vm, unsigned q, virtio_chain_
     struct virtq *vq = &vm->vq[q];
     uint16_t old_used = vq->used_idx;
     struct virtq_chain ch;
-    int rc;
+    int rc = 0;
     /* Each round consumes one chain the driver made available; a malformed
      * ring ends the loop with rc < 0. */
-    while ((rc = virtq_pop(vq, &ch)) > 0) {
+    for (unsigned done = 0;; done++) {
+        if (vm->budget && done == vm->budget) {
+            vm->pending |= 1u << q;   /* maybe more: serve it again later */
+            break;
+        }
+        if ((rc = virtq_pop(vq, &ch)) <= 0)
+            break;
         int64_t n = fn(vm, vm->dev, vq, &ch);
         if (n < 0) {
             rc = -EIO;
@@ -167,17 +187,36 @@ static void device_reset(struct virtio_mmio *vm)
     vm->queue_sel = 0;
     for (unsigned q = 0; q < vm->nq; q++)
         virtq_reset(&vm->vq[q]);
+    vm->pending = 0;   /* requests of the old driver instance are gone */
     if (vm->ops->reset)
         vm->ops->reset(vm->dev);
     vm->int_status = 0;
     update_irq(vm);
 }
 
+/* The driver notified queue q (or it became live): process it now, or
+ * leave it to virtio_mmio_serve on the owner's loop. */
+static void queue_notify(struct virtio_mmio *vm, unsigned q)
+{
+    if (!virtio_mmio_queue_live(vm, q) || !vm->ops->notify)
+        return;
+    if (vm->ops->deferred && vm->kick) {
+        /* One kick per batch: while bits are pending, the loop has been
+         * kicked and has not taken them yet, so a notify storm costs no
+         * extra eventfd writes. */
+        bool idle = vm->pending == 0;
+        vm->pending |= 1u << q;
+        if (idle)
+            vm->kick(vm->kick_ctx);
+        return;
+    }
+    vm->ops->notify(vm, vm->dev, q);
+}
+
 static void kick_all(struct virtio_mmio *vm)
 {
     for (unsigned q = 0; q < vm->nq; q++)
-        if (virtio_mmio_queue_live(vm, q) && vm->ops->notify)
-            vm->ops->notify(vm, vm->dev, q);
+        queue_notify(vm, q);
 }
 
 static void write_status(struct virtio_mmio *vm, uint32_t v)
@@ -278,8 +317,8 @@ static void reg_write(struct virtio_mmio *vm, uint64_t off, uint32_t v)
         }
         break;
     case REG_QUEUE_NOTIFY:
-        if (virtio_mmio_queue_live(vm, v) && vm->ops->notify)
-            vm->ops->notify(vm, vm->dev, v);
+        if (v < vm->nq)
+            queue_notify(vm, v);
         break;
     case REG_INTERRUPT_ACK:
         vm->int_status &= ~v;
@@ -389,6 +428,45 @@ fail:
     if (ops->destroy)
         ops->destroy(dev);
     return NULL;
+}
+
+void virtio_mmio_set_kick(struct virtio_mmio *vm, void (*fn)(void *ctx), void *ctx)
+{
+    if (!vm)
+        return;
+    pthread_mutex_lock(&vm->lock);
+    vm->kick = fn;
+    vm->kick_ctx = ctx;
+    if (vm->pending && fn) {
+        fn(ctx);   /* the new owner serves what the old one had not */
+    } else if (vm->pending) {
+        /* Back to synchronous mode: nobody would serve these otherwise. */
+        uint32_t p = vm->pending;
+        vm->pending = 0;
+        for (unsigned q = 0; q < vm->nq; q++)
+            if (p & (1u << q))
+                queue_notify(vm, q);
+    }
+    pthread_mutex_unlock(&vm->lock);
+}
+
+void virtio_mmio_serve(struct virtio_mmio *vm)
+{
+    if (!vm)
+        return;
+    pthread_mutex_lock(&vm->lock);
+    uint32_t p = vm->pending;
+    vm->pending = 0;
+    vm->budget = SERVE_BUDGET;
+    for (unsigned q = 0; q < vm->nq; q++)
+        if ((p & (1u << q)) && virtio_mmio_queue_live(vm, q))
+            vm->ops->notify(vm, vm->dev, q);
+    vm->budget = 0;
+    /* A queue cut short by the budget: come back after the loop's other
+     * work. */
+    if (vm->pending && vm->kick)
+        vm->kick(vm->kick_ctx);
+    pthread_mutex_unlock(&vm->lock);
 }
 
 void virtio_mmio_free(struct virtio_mmio *vm)

@@ -46,6 +46,10 @@ struct virtio_dev_ops {
      * with q ready). Called only while the device is live: DRIVER_OK,
      * FEATURES_OK, not NEEDS_RESET, queue q ready. */
     void (*notify)(struct virtio_mmio *vm, void *dev, unsigned q);
+    /* With a kick hook set (virtio_mmio_set_kick), notify runs from
+     * virtio_mmio_serve on the owner's loop rather than inside the
+     * QueueNotify write on the hart's thread (slow device work: disk I/O). */
+    bool deferred;
     void (*reset)(void *dev);         /* optional: device reset (status 0) */
     void (*destroy)(void *dev);       /* optional: free the device state */
 };

@@ -24,6 +24,18 @@ struct virtio_mmio;          /* transport + device */
 extern const struct mmio_ops virtio_mmio_ops;  /* dev = struct virtio_mmio * */
 void virtio_mmio_free(struct virtio_mmio *vm);
 uint32_t virtio_mmio_device_id(const struct virtio_mmio *vm);
+/* Deferred queue processing, for devices whose work is slow (virtio-blk's
+ * file I/O): once fn is set, a queue notification only marks the queue
+ * pending and calls fn(ctx), on the notifying hart's thread with the device
+ * lock held (fn must only signal, e.g. write an eventfd); the owner then
+ * calls virtio_mmio_serve, typically from its event loop, which processes
+ * the pending queues and raises their interrupts. Without fn (the default)
+ * notifications are processed synchronously. Other devices ignore fn. */
+void virtio_mmio_set_kick(struct virtio_mmio *vm, void (*fn)(void *ctx), void *ctx);
+/* Process the queues notified since the last call (no-op if none). Takes
+ * the device lock; must not be called with it held. A device reset drops
+ * what is pending. */
+void virtio_mmio_serve(struct virtio_mmio *vm);
 
 /* virtio-blk over a raw image file. Errors name the file. */
 struct virtio_mmio *virtio_blk_new(const struct virtio_host *host, const char *path,

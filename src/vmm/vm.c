@@ -359,6 +359,12 @@ static void rx_posted(void *ctx)
     notify(ctx);
 }
 
+/* A disk request was queued: the loop serves it (vm_service). */
+static void blk_kick(void *ctx)
+{
+    notify(ctx);
+}
+
 static int attach(struct vm *vm, unsigned slot, struct virtio_mmio *dev, struct disco_err *err)
 {
     vm->vdev[slot] = dev;
@@ -391,6 +397,8 @@ static int vm_build(struct vm *vm, struct disco_err *err)
         struct virtio_mmio *d = virtio_blk_new(&host, c->disks[i], false, err);
         if (!d || (rc = attach(vm, slot, d, err)) < 0)
             goto fail;
+        /* Disk I/O runs on the loop, not on the hart that notified. */
+        virtio_mmio_set_kick(d, blk_kick, vm);
     }
     slot--;
     struct virtio_host hc = {board_pmap(vm->board), board_slot_irq(vm->board, slot)};
@@ -806,6 +814,11 @@ static void vm_service(struct vm *vm)
         pthread_mutex_unlock(&vm->ctl);   /* vm_start re-notifies once it is */
         return;
     }
+    /* Pending disk requests first (a waiting hart's latency), whatever woke
+     * the loop; also while the user has the VM paused (the guest cannot
+     * tell), and before a reset or stop below drops them with the devices. */
+    for (unsigned s = 0; s < VIRT_VIRTIO_SLOTS; s++)
+        virtio_mmio_serve(vm->vdev[s]);
     input_pump(vm);
     board_poll(vm->board);
     agent_pump(vm);
@@ -1021,6 +1034,21 @@ int vm_agent_send(struct vm *vm, const uint8_t *buf, size_t len)
     if (rc > 0)
         notify(vm);
     return rc;
+}
+
+int vm_set_sched(struct vm *vm, unsigned weight, unsigned cap)
+{
+    if (weight > SCHED_MAX_WEIGHT || cap > 100u * SCHED_MAX_WORKERS)
+        return -EINVAL;
+    pthread_mutex_lock(&vm->ctl);
+    vm->cfg.weight = weight;
+    vm->cfg.cap = cap;
+    if (vm->sv) {
+        sched_vm_set_weight(vm->sv, weight);
+        sched_vm_set_cap(vm->sv, cap);
+    }
+    pthread_mutex_unlock(&vm->ctl);
+    return 0;
 }
 
 void vm_stats(struct vm *vm, struct vm_stats *st)

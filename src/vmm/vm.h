@@ -163,6 +163,9 @@ size_t vm_console_input(struct vm *vm, const uint8_t *buf, size_t len);
 int vm_agent_send(struct vm *vm, const uint8_t *buf, size_t len);
 
 void vm_stats(struct vm *vm, struct vm_stats *st);
+/* Change weight (0: default) and cap (percent of one host CPU, 0: none);
+ * applies at once to a started VM. 0, or -EINVAL. */
+int vm_set_sched(struct vm *vm, unsigned weight, unsigned cap);
 
 /* Parse a memory size: digits with an optional K/M/G suffix (KiB, MiB,
  * GiB; no suffix means MiB, like QEMU's -m). */
