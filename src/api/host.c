@@ -43,6 +43,7 @@
 #include "vmm/evloop.h"
 #include "vmm/sched.h"
 #include "vmm/vm.h"
+#include "util/clock.h"
 
 #define DEFAULT_STATE_DIR "/var/lib/disco"
 #define STATE_DIR_ENV "DISCO_STATE_DIR"
@@ -71,13 +72,6 @@ const char *disco_state_name(enum disco_state st)
     case DISCO_STOPPING: return "stopping";
     }
     return "unknown";
-}
-
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 static void cond_wait_until(struct guest *g, uint64_t deadline_ns)
@@ -783,7 +777,7 @@ int disco_shutdown(struct disco_host *h, const char *name, uint64_t timeout_ms, 
     }
     if (!timeout_ms)
         timeout_ms = DISCO_DEFAULT_SHUTDOWN_MS;
-    uint64_t start = now_ns();
+    uint64_t start = mono_ns();
     uint64_t deadline = start + timeout_ms * 1000000u;
     if (deadline < start)
         deadline = UINT64_MAX;
@@ -792,7 +786,7 @@ int disco_shutdown(struct disco_host *h, const char *name, uint64_t timeout_ms, 
     bool asked = false;
     uint64_t next_ask = 0;
     while (g->run_gen == gen) {
-        uint64_t now = now_ns();
+        uint64_t now = mono_ns();
         if (now >= deadline)
             break;
         if (!asked && now >= next_ask && agent_ready(g->agent)) {
@@ -803,7 +797,7 @@ int disco_shutdown(struct disco_host *h, const char *name, uint64_t timeout_ms, 
             int r = agent_power(g->agent, false, left_ms, NULL);
             pthread_mutex_lock(&g->lock);
             asked = r == 0;
-            next_ask = now_ns() + WAIT_TICK_MS * 1000000ull;   /* retry later, not hot */
+            next_ask = mono_ns() + WAIT_TICK_MS * 1000000ull;   /* retry later, not hot */
             continue;
         }
         uint64_t until = now + WAIT_TICK_MS * 1000000ull;
@@ -1079,7 +1073,7 @@ int disco_wait_agent(struct disco_host *h, const char *name, uint64_t timeout_ms
     int rc = guest_open(h, name, &g, err);
     if (rc < 0)
         return rc;
-    uint64_t deadline = now_ns() + timeout_ms * 1000000u;
+    uint64_t deadline = mono_ns() + timeout_ms * 1000000u;
     for (;;) {
         if (g->removed) {
             rc = err_set(err, -ENOENT, "no guest named '%s'", g->name);
@@ -1091,7 +1085,7 @@ int disco_wait_agent(struct disco_host *h, const char *name, uint64_t timeout_ms
         }
         if (agent_ready(g->agent))
             break;
-        uint64_t now = now_ns();
+        uint64_t now = mono_ns();
         if (now >= deadline) {
             rc = err_set(err, -ETIMEDOUT, "guest '%s': the agent did not connect within %llu ms",
                          g->name, (unsigned long long)timeout_ms);

@@ -12,6 +12,10 @@
 
 #define DISCO_DEFAULT_SOCKET "/run/disco/disco.sock"
 
+/* Print "disco: error: <message> (see 'disco CMD --help')" and exit 2. */
+void cli_die_usage(const char *cmd, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3), noreturn));
+
 /* `disco run`'s --cpus / --mem parsers: exit 2 with a message on bad input. */
 unsigned cli_parse_cpus(const char *s);
 uint64_t cli_parse_mem(const char *s);

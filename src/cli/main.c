@@ -28,18 +28,6 @@
 /* The command whose usage errors we report (run, create, ...). */
 static const char *cli_cmd = "run";
 
-static void die_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void die_usage(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("disco: error: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, " (see 'disco %s --help')\n", cli_cmd);
-    va_end(ap);
-    exit(EXIT_USAGE);
-}
-
 static void die_runtime(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 static void die_runtime(const char *fmt, ...)
 {
@@ -51,6 +39,17 @@ static void die_runtime(const char *fmt, ...)
     fputc('\n', stderr);
     va_end(ap);
     exit(EXIT_RUNTIME);
+}
+
+void cli_die_usage(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("disco: error: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, " (see 'disco %s --help')\n", cmd);
+    va_end(ap);
+    exit(EXIT_USAGE);
 }
 
 static const char main_usage[] =
@@ -103,7 +102,7 @@ unsigned cli_parse_cpus(const char *s)
     errno = 0;
     unsigned long v = (s[0] >= '0' && s[0] <= '9') ? strtoul(s, &end, 10) : 0;
     if (s[0] < '0' || s[0] > '9' || errno || *end || v < 1 || v > VM_MAX_CPUS)
-        die_usage("--cpus: '%s' is not a number between 1 and %u", s, VM_MAX_CPUS);
+        cli_die_usage("run", "--cpus: '%s' is not a number between 1 and %u", s, VM_MAX_CPUS);
     return (unsigned)v;
 }
 
@@ -111,15 +110,15 @@ uint64_t cli_parse_mem(const char *s)
 {
     uint64_t v;
     if (vm_parse_size(s, &v) < 0)
-        die_usage("--mem: '%s' is not a size (examples: 256M, 1G, 512)", s);
+        cli_die_usage("run", "--mem: '%s' is not a size (examples: 256M, 1G, 512)", s);
     if (v < VM_MIN_MEM)
-        die_usage("--mem: %s is too small (at least %llu MiB)", s,
+        cli_die_usage("run", "--mem: %s is too small (at least %llu MiB)", s,
                   (unsigned long long)(VM_MIN_MEM >> 20));
     if (v > VM_MAX_MEM)
-        die_usage("--mem: %s is too large (at most %llu GiB)", s,
+        cli_die_usage("run", "--mem: %s is too large (at most %llu GiB)", s,
                   (unsigned long long)(VM_MAX_MEM >> 30));
     if (v & 0xfff)
-        die_usage("--mem: %s is not a whole number of 4 KiB pages", s);
+        cli_die_usage("run", "--mem: %s is not a whole number of 4 KiB pages", s);
     return v;
 }
 
@@ -173,7 +172,7 @@ static int cmd_run(int argc, char **argv)
             return 0;
         }
         if (strncmp(a, "--", 2) != 0)
-            die_usage("unexpected argument '%s'", a);
+            cli_die_usage("run", "unexpected argument '%s'", a);
         static const char *const opts[] = {"--cpus", "--mem",  "--kernel", "--initrd",
                                            "--append", "--disk", "--bios", "--elf"};
         const char *val = NULL;
@@ -186,14 +185,14 @@ static int cmd_run(int argc, char **argv)
                     val = a + l + 1;
                 } else {
                     if (i + 1 >= argc)
-                        die_usage("%s needs a value", opt);
+                        cli_die_usage("run", "%s needs a value", opt);
                     val = argv[++i];
                 }
                 break;
             }
         }
         if (!opt)
-            die_usage("unknown option '%s'", a);
+            cli_die_usage("run", "unknown option '%s'", a);
         if (!strcmp(opt, "--cpus")) {
             cfg.cpus = cli_parse_cpus(val);
         } else if (!strcmp(opt, "--mem")) {
@@ -202,7 +201,7 @@ static int cmd_run(int argc, char **argv)
             cfg.append = val;
             append_set = true;
         } else if (!*val) {
-            die_usage("%s needs a file name", opt);
+            cli_die_usage("run", "%s needs a file name", opt);
         } else if (!strcmp(opt, "--kernel")) {
             cfg.kernel = val;
         } else if (!strcmp(opt, "--initrd")) {
@@ -213,12 +212,12 @@ static int cmd_run(int argc, char **argv)
             cfg.elf = val;
         } else if (!strcmp(opt, "--disk")) {
             if (ndisks == VM_MAX_DISKS)
-                die_usage("too many --disk options (at most %u)", VM_MAX_DISKS);
+                cli_die_usage("run", "too many --disk options (at most %u)", VM_MAX_DISKS);
             disks[ndisks++] = val;
         }
     }
     if (cfg.elf && (cfg.kernel || cfg.initrd))
-        die_usage("--elf cannot be combined with --kernel or --initrd");
+        cli_die_usage("run", "--elf cannot be combined with --kernel or --initrd");
     if (!append_set && !cfg.elf)
         cfg.append = VM_DEFAULT_APPEND;
     cfg.disks = disks;

@@ -65,18 +65,6 @@ static const struct {
 
 static const char *cur_verb;
 
-static void usage_die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void usage_die(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("disco: error: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, " (see 'disco %s --help')\n", cur_verb);
-    va_end(ap);
-    exit(EXIT_USAGE);
-}
-
 /* ---- arguments ---- */
 
 struct args {
@@ -96,14 +84,14 @@ static bool take(int argc, char **argv, int *i, const char *opt, bool has_val, c
         return false;
     if (!has_val) {
         if (a[l] == '=')
-            usage_die("%s takes no value", opt);
+            cli_die_usage(cur_verb, "%s takes no value", opt);
         return true;
     }
     if (a[l] == '=') {
         *val = a + l + 1;
     } else {
         if (*i + 1 >= argc)
-            usage_die("%s needs a value", opt);
+            cli_die_usage(cur_verb, "%s needs a value", opt);
         *val = argv[++*i];
     }
     return true;
@@ -115,7 +103,7 @@ static unsigned long num(const char *opt, const char *s, unsigned long max)
     errno = 0;
     unsigned long v = (s[0] >= '0' && s[0] <= '9') ? strtoul(s, &end, 10) : 0;
     if (s[0] < '0' || s[0] > '9' || errno || *end || v > max)
-        usage_die("%s: '%s' is not a number between 0 and %lu", opt, s, max);
+        cli_die_usage(cur_verb, "%s: '%s' is not a number between 0 and %lu", opt, s, max);
     return v;
 }
 
@@ -136,13 +124,13 @@ static bool common_arg(struct args *a, int argc, char **argv, int *i)
         print_help();
     if (take(argc, argv, i, "--socket", true, &a->socket)) {
         if (!*a->socket)
-            usage_die("--socket needs a path");
+            cli_die_usage(cur_verb, "--socket needs a path");
         return true;
     }
     if (arg[0] == '-' && arg[1])
-        usage_die("unknown option '%s'", arg);
+        cli_die_usage(cur_verb, "unknown option '%s'", arg);
     if (a->npos == (int)(sizeof a->pos / sizeof a->pos[0]))
-        usage_die("too many arguments");
+        cli_die_usage(cur_verb, "too many arguments");
     a->pos[a->npos++] = arg;
     return true;
 }
@@ -151,9 +139,9 @@ static bool common_arg(struct args *a, int argc, char **argv, int *i)
 static const char *one_name(struct args *a)
 {
     if (a->npos == 0)
-        usage_die("missing the VM name");
+        cli_die_usage(cur_verb, "missing the VM name");
     if (a->npos > 1)
-        usage_die("unexpected argument '%s'", a->pos[1]);
+        cli_die_usage(cur_verb, "unexpected argument '%s'", a->pos[1]);
     return a->pos[0];
 }
 
@@ -263,14 +251,14 @@ static int verb_create(int argc, char **argv)
             autostart = true;
         } else if (take(argc, argv, &i, "--disk", true, &v)) {
             if (ndisks == sizeof disks / sizeof disks[0])
-                usage_die("too many --disk options");
+                cli_die_usage(cur_verb, "too many --disk options");
             disks[ndisks++] = v;
         } else {
             common_arg(&a, argc, argv, &i);
         }
     }
     if (a.npos > 1)
-        usage_die("unexpected argument '%s'", a.pos[1]);
+        cli_die_usage(cur_verb, "unexpected argument '%s'", a.pos[1]);
 
     struct json_object *cfg;
     if (config) {
@@ -283,7 +271,7 @@ static int verb_create(int argc, char **argv)
     if (a.npos == 1)
         set_str(cfg, "name", a.pos[0]);
     else if (!json_object_object_get_ex(cfg, "name", NULL))
-        usage_die("missing the VM name");
+        cli_die_usage(cur_verb, "missing the VM name");
     /* The same checks as `disco run`; the daemon checks again. */
     if (cpus)
         json_object_object_add(cfg, "cpus", json_object_new_int((int)cli_parse_cpus(cpus)));
@@ -299,7 +287,7 @@ static int verb_create(int argc, char **argv)
     const char *fvals[] = {kernel, initrd, bios};
     for (int k = 0; k < 3; k++) {
         if (fvals[k] && !*fvals[k])
-            usage_die("%s needs a file name", files[k].opt);
+            cli_die_usage(cur_verb, "%s needs a file name", files[k].opt);
         if (fvals[k])
             set_str(cfg, files[k].key, fvals[k]);
     }
@@ -307,7 +295,7 @@ static int verb_create(int argc, char **argv)
         struct json_object *arr = json_object_new_array();
         for (unsigned k = 0; k < ndisks; k++) {
             if (!*disks[k])
-                usage_die("--disk needs a file name");
+                cli_die_usage(cur_verb, "--disk needs a file name");
             json_object_array_add(arr, json_object_new_string(disks[k]));
         }
         json_object_object_add(cfg, "disks", arr);
@@ -367,7 +355,7 @@ static int verb_start(int argc, char **argv)
             common_arg(&a, argc, argv, &i);
     }
     if (!a.npos)
-        usage_die("missing the VM name");
+        cli_die_usage(cur_verb, "missing the VM name");
     uint64_t timeout_ms = (t ? num("--timeout", t, 1u << 30) : DEFAULT_WAIT_S) * 1000ull;
     struct client_conn c;
     connect_to(&c, &a);
@@ -444,7 +432,7 @@ static int verb_set(int argc, char **argv)
             common_arg(&a, argc, argv, &i);
     const char *name = one_name(&a);
     if (!w && !cap)
-        usage_die("nothing to set: give --weight and/or --cap");
+        cli_die_usage(cur_verb, "nothing to set: give --weight and/or --cap");
     struct json_object *req = request("set", name);
     if (w)
         json_object_object_add(req, "weight", json_object_new_int64(num("--weight", w, UINT_MAX)));
@@ -484,7 +472,7 @@ static int verb_report(bool is_list, int argc, char **argv)
     struct json_object *req;
     if (is_list) {
         if (a.npos)
-            usage_die("unexpected argument '%s'", a.pos[0]);
+            cli_die_usage(cur_verb, "unexpected argument '%s'", a.pos[0]);
         req = request("list", NULL);
     } else {
         req = request("stats", one_name(&a));
@@ -560,7 +548,7 @@ static int verb_exec(int argc, char **argv)
     }
     const char *name = one_name(&a);
     if (i >= argc)
-        usage_die("missing the command to run (disco exec NAME -- CMD [ARG]...)");
+        cli_die_usage(cur_verb, "missing the command to run (disco exec NAME -- CMD [ARG]...)");
     struct json_object *req = request("exec", name);
     struct json_object *av = json_object_new_array();
     for (; i < argc; i++)

@@ -852,18 +852,6 @@ static void accept_client(struct daemon *d, int lfd)
 
 /* ---- startup ---- */
 
-static void die_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void die_usage(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("disco: error: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputs(" (see 'disco daemon --help')\n", stderr);
-    va_end(ap);
-    exit(EXIT_USAGE);
-}
-
 static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int fail(const char *fmt, ...)
 {
@@ -897,7 +885,7 @@ static unsigned long parse_num(const char *opt, const char *s, unsigned long min
     errno = 0;
     unsigned long v = (s[0] >= '0' && s[0] <= '9') ? strtoul(s, &end, 10) : 0;
     if (s[0] < '0' || s[0] > '9' || errno || *end || v < min || v > max)
-        die_usage("%s: '%s' is not a number between %lu and %lu", opt, s, min, max);
+        cli_die_usage("daemon", "%s: '%s' is not a number between %lu and %lu", opt, s, min, max);
     return v;
 }
 
@@ -1033,20 +1021,20 @@ int daemon_main(int argc, char **argv)
                 else if (i + 1 < argc)
                     val = argv[++i];
                 else
-                    die_usage("%s needs a value", opt);
+                    cli_die_usage("daemon", "%s needs a value", opt);
                 break;
             }
         }
         if (!opt)
-            die_usage(strncmp(a, "--", 2) ? "unexpected argument '%s'" : "unknown option '%s'",
+            cli_die_usage("daemon", strncmp(a, "--", 2) ? "unexpected argument '%s'" : "unknown option '%s'",
                       a);
         if (!strcmp(opt, "--socket")) {
             if (!*val)
-                die_usage("--socket needs a path");
+                cli_die_usage("daemon", "--socket needs a path");
             sock = val;
         } else if (!strcmp(opt, "--state-dir")) {
             if (!*val)
-                die_usage("--state-dir needs a directory");
+                cli_die_usage("daemon", "--state-dir needs a directory");
             hc.state_dir = val;
         } else if (!strcmp(opt, "--workers")) {
             hc.workers = (unsigned)parse_num(opt, val, 1, 1024);
@@ -1055,7 +1043,7 @@ int daemon_main(int argc, char **argv)
         }
     }
     if (strlen(sock) >= sizeof(((struct sockaddr_un *)0)->sun_path))
-        die_usage("--socket: '%s' is too long for a unix socket path", sock);
+        cli_die_usage("daemon", "--socket: '%s' is too long for a unix socket path", sock);
 
     /* Every thread (libdisco's included) inherits this mask; the main
      * thread takes the signals through a signalfd. */

@@ -23,6 +23,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util/clock.h"
+
 #define MAX_EVENTS 64
 #define WAKE_DATA UINT64_MAX   /* epoll data of the internal eventfd */
 
@@ -61,9 +63,7 @@ struct evloop {
 
 uint64_t evloop_now_ns(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    return mono_ns();
 }
 
 static void wake(struct evloop *ev)

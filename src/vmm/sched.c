@@ -44,6 +44,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util/clock.h"
+
 #define MIN_BUDGET 1000ull              /* instructions per rv_hart_run call, at least */
 #define MAX_BUDGET (1ull << 28)
 #define INITIAL_RATE 20000ull           /* instructions per ms before calibration */
@@ -147,13 +149,6 @@ struct sched {
 static _Thread_local struct vcpu *running_here;
 
 /* ---- time ------------------------------------------------------------------ */
-
-static uint64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 static uint64_t thread_cpu_ns(void)
 {

@@ -21,6 +21,7 @@
 #include "virtio/virtio_mmio.h"
 #include "vmm/evloop.h"
 #include "vmm/sched.h"
+#include "util/clock.h"
 
 #define ELF_CHUNK 10000u        /* --elf: tohost is polled at least every 10k instructions */
 #define POLL_INTERVAL_NS 1000000ull   /* board_poll (RTC alarm) from running harts: every 1 ms */
@@ -161,13 +162,6 @@ static void bq_clear(struct bq *q)
     free(q->data);
     q->data = NULL;
     q->head = q->len = q->cap = 0;
-}
-
-static uint64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 static void notify(struct vm *vm)
