@@ -69,6 +69,13 @@ else
   fatal_step "guest: building the default guest failed (see $LOG/guest.log)"
 fi
 
+# Fleet tests: a `disco daemon` with many guests (docs/FLEET.md). Each starts
+# its own daemon on a temp socket; those that need the default guest skip
+# when it is missing. At most 3 minutes each.
+for t in tests/fleet/*.sh; do
+  [ -f "$t" ] && run_group "fleet/$(basename "$t" .sh)" timeout --kill-after=10 180 bash "$t"
+done
+
 pass=$(grep -c '^PASS: ' "$RESULTS")
 fail=$(grep -c '^FAIL: ' "$RESULTS")
 skip=$(grep -c '^SKIP: ' "$RESULTS")
