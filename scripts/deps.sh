@@ -8,7 +8,7 @@ PKGS=(
   gcc-riscv64-linux-gnu binutils-riscv64-linux-gnu libc6-dev-riscv64-cross linux-libc-dev-riscv64-cross
   gcc-riscv64-unknown-elf binutils-riscv64-unknown-elf
   linux-source-6.1 bc bison flex libssl-dev libelf-dev cpio xz-utils dpkg-dev
-  e2fsprogs python3
+  e2fsprogs python3 jq
   qemu-system-misc opensbi
 )
 missing=()

@@ -74,6 +74,16 @@ const char *disco_state_name(enum disco_state st)
     return "unknown";
 }
 
+/* mono_ns() deadline timeout_ms from now; saturates (a huge timeout, e.g.
+ * from a client, must not wrap around into "already past"). */
+static uint64_t deadline_after_ms(uint64_t timeout_ms)
+{
+    uint64_t now = mono_ns();
+    if (timeout_ms > (UINT64_MAX - now) / 1000000u)
+        return UINT64_MAX;
+    return now + timeout_ms * 1000000u;
+}
+
 static void cond_wait_until(struct guest *g, uint64_t deadline_ns)
 {
     struct timespec ts = {.tv_sec = (time_t)(deadline_ns / 1000000000u),
@@ -683,7 +693,7 @@ int disco_create(struct disco_host *h, const struct disco_vm_config *in, struct 
         goto out;
     struct guest *g = guest_new(h, &cfg, storage, err);
     if (!g) {
-        rc = err->code ? err->code : -ENOMEM;
+        rc = err && err->code ? err->code : -ENOMEM;   /* err may be NULL */
         remove_dir(dir, NULL);
         goto out;
     }
@@ -777,10 +787,7 @@ int disco_shutdown(struct disco_host *h, const char *name, uint64_t timeout_ms, 
     }
     if (!timeout_ms)
         timeout_ms = DISCO_DEFAULT_SHUTDOWN_MS;
-    uint64_t start = mono_ns();
-    uint64_t deadline = start + timeout_ms * 1000000u;
-    if (deadline < start)
-        deadline = UINT64_MAX;
+    uint64_t deadline = deadline_after_ms(timeout_ms);
     uint64_t gen = g->run_gen;
     g->state = DISCO_STOPPING;
     bool asked = false;
@@ -1073,7 +1080,7 @@ int disco_wait_agent(struct disco_host *h, const char *name, uint64_t timeout_ms
     int rc = guest_open(h, name, &g, err);
     if (rc < 0)
         return rc;
-    uint64_t deadline = mono_ns() + timeout_ms * 1000000u;
+    uint64_t deadline = deadline_after_ms(timeout_ms);
     for (;;) {
         if (g->removed) {
             rc = err_set(err, -ENOENT, "no guest named '%s'", g->name);

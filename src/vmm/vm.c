@@ -862,6 +862,15 @@ static void vm_service(struct vm *vm)
                 return;
             }
             did_reset = true;
+            /* Tell the owner before the rebuilt machine runs: a fast guest
+             * agent's hello must come after the old connection was torn
+             * down (else it is lost, and the agent never reads as ready).
+             * Bytes queued for the old guest until then are dropped. */
+            if (vm->events.reset)
+                vm->events.reset(vm->events.ctx, vm);
+            pthread_mutex_lock(&vm->agent_lock);
+            bq_clear(&vm->aq);
+            pthread_mutex_unlock(&vm->agent_lock);
         }
         if (!vm->user_paused)
             sched_vm_resume(vm->sv);
@@ -873,10 +882,7 @@ static void vm_service(struct vm *vm)
         }
     }
     input_arm(vm, input_pump(vm));
-    struct vm_events evs = vm->events;
     pthread_mutex_unlock(&vm->ctl);
-    if (did_reset && evs.reset)
-        evs.reset(evs.ctx, vm);
 }
 
 static void efd_fn(void *ctx, int fd, uint32_t events)

@@ -99,7 +99,11 @@ struct vm_events {
     void (*exited)(void *ctx, struct vm *vm, const struct vm_exit *ex, int rc,
                    const struct disco_err *err);
     /* The guest rebooted and the machine was rebuilt in place (optional):
-     * the agent connection is gone. */
+     * the agent connection is gone. Called with the VM paused, before the
+     * rebuilt machine runs (so nothing the new guest sends can come
+     * before it) and with the VM's control lock held: it must not call
+     * vm_pause, vm_resume, vm_stats or vm_set_sched. Agent bytes queued
+     * (vm_agent_send) before it returns are dropped. */
     void (*reset)(void *ctx, struct vm *vm);
     void *ctx;
 };

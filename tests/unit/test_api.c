@@ -884,6 +884,59 @@ static void shutdown_no_agent(void)
     tmp_done(dir);
 }
 
+/* A huge timeout means "a very long time", not a wrapped-around deadline
+ * that is already past (2^64 / 10^6 + 1 ms would wrap to under 1 ms). */
+struct bg_wait {
+    struct disco_host *h;
+    uint64_t timeout_ms;
+    _Atomic int done;
+    int rc;
+};
+
+static void *bg_wait_fn(void *arg)
+{
+    struct bg_wait *b = arg;
+    b->rc = disco_wait_agent(b->h, "i", b->timeout_ms, NULL);
+    atomic_store(&b->done, 1);
+    return NULL;
+}
+
+static void huge_timeouts(void)
+{
+    char *dir = tmp_state();
+    struct disco_host *h = host_open(dir, 1);
+    CHECK(h != NULL);
+    if (!h) {
+        tmp_done(dir);
+        return;
+    }
+    const uint64_t huge = UINT64_MAX / 1000000u + 1;
+    struct disco_err e = {0};
+    CHECK_EQ(create(h, "i", guest_elf("idle"), false), 0);   /* no agent */
+    CHECK_EQ(disco_start(h, "i", &e), 0);
+    struct bg_wait w = {.h = h, .timeout_ms = huge};
+    pthread_t t;
+    CHECK_EQ(pthread_create(&t, NULL, bg_wait_fn, &w), 0);
+    sleep_ms(300);
+    CHECK(!atomic_load(&w.done));   /* still waiting for the agent */
+    CHECK_EQ(disco_stop(h, "i", &e), 0);
+    pthread_join(t, NULL);
+    CHECK_EQ(w.rc, -EBUSY);          /* ended by the stop, not timed out */
+
+    CHECK_EQ(disco_start(h, "i", &e), 0);
+    struct bg_shutdown b = {.h = h, .name = "i", .timeout_ms = huge, .forced = true};
+    CHECK_EQ(pthread_create(&t, NULL, bg_shutdown_fn, &b), 0);
+    sleep_ms(300);
+    CHECK_EQ(state_of(h, "i"), DISCO_STOPPING);   /* not hard-stopped at once */
+    CHECK_EQ(disco_stop(h, "i", &e), 0);
+    pthread_join(t, NULL);
+    CHECK_EQ(b.rc, 0);
+    CHECK(!b.forced);
+    CHECK_EQ(state_of(h, "i"), DISCO_STOPPED);
+    disco_host_free(h);
+    tmp_done(dir);
+}
+
 /* ---- several guests, and cycles without leaks --------------------------------------- */
 
 static void several_guests(void)
@@ -1155,6 +1208,7 @@ int main(void)
         SKIP(console_replay_watch, why);
         SKIP(console_echo, why);
         SKIP(shutdown_no_agent, why);
+        SKIP(huge_timeouts, why);
         SKIP(several_guests, why);
         SKIP(cycles_no_leaks, why);
         SKIP(concurrent_ops, why);
@@ -1168,6 +1222,7 @@ int main(void)
     RUN(console_replay_watch);
     RUN(console_echo);
     RUN(shutdown_no_agent);
+    RUN(huge_timeouts);
     RUN(several_guests);
     RUN(cycles_no_leaks);
     RUN(concurrent_ops);

@@ -51,6 +51,8 @@ struct tvm {
     char errmsg[600];
     bool free_in_exited;
     _Atomic int resets;
+    unsigned reset_sleep_ms;   /* t_reset: dawdle, then note agent_len */
+    size_t agent_at_reset;
     uint8_t out[4096];   /* console output */
     size_t out_len;
     uint8_t agent[8192]; /* agent port output */
@@ -80,6 +82,15 @@ static void t_reset(void *ctx, struct vm *vm)
 {
     struct tvm *t = ctx;
     CHECK(vm == t->vm);
+    if (t->reset_sleep_ms) {
+        /* The rebuilt machine must not run yet: nothing new may arrive
+         * meanwhile. Bytes queued now belong to the old guest: dropped. */
+        sleep_ms(t->reset_sleep_ms);
+        pthread_mutex_lock(&t->lock);
+        t->agent_at_reset = t->agent_len;
+        pthread_mutex_unlock(&t->lock);
+        CHECK_EQ(vm_agent_send(vm, (const uint8_t *)"stale", 5), 5);
+    }
     atomic_fetch_add(&t->resets, 1);
 }
 
@@ -394,6 +405,41 @@ static void test_agent_echo(void)
     host_free(&h);
 }
 
+/* A reset is reported before the rebuilt machine runs: the agent_echo
+ * guest says hello at once after boot, and that hello must come after the
+ * reset callback (where libdisco drops the old agent connection), else the
+ * new connection would be torn down right after it said hello. Agent bytes
+ * queued for the old guest never reach the new one. */
+static void test_reset_before_run(void)
+{
+    struct host h;
+    CHECK(host_new(&h));
+    struct tvm t;
+    CHECK(tvm_init(&t, "agent_echo", 1, true));
+    t.reset_sleep_ms = 100;
+    CHECK_EQ(tvm_start(&t, h.s, h.ev), 0);
+    CHECK(agent_has(&t, 6));
+    vm_request_reset(t.vm);
+    for (int i = 0; i < 5000 && atomic_load(&t.resets) < 1; i++)
+        sleep_ms(1);
+    CHECK_EQ(atomic_load(&t.resets), 1);
+    pthread_mutex_lock(&t.lock);
+    CHECK_EQ(t.agent_at_reset, 6);   /* no new hello during the callback */
+    pthread_mutex_unlock(&t.lock);
+    CHECK(agent_has(&t, 12));
+    CHECK_EQ(vm_agent_send(t.vm, (const uint8_t *)"z", 1), 1);
+    CHECK(agent_has(&t, 13));
+    sleep_ms(20);
+    pthread_mutex_lock(&t.lock);
+    CHECK_EQ(t.agent_len, 13);
+    CHECK(memcmp(t.agent, "hello\nhello\nz", 13) == 0);   /* no "stale" */
+    pthread_mutex_unlock(&t.lock);
+    vm_stop(t.vm);
+    CHECK(tvm_wait(&t));
+    tvm_done(&t);
+    host_free(&h);
+}
+
 /* vm_run: a private scheduler and loop on the calling thread. */
 struct stopper {
     struct vm *vm;
@@ -451,6 +497,7 @@ int main(int argc, char **argv)
     RUN(test_resets);
     RUN(test_console_input);
     RUN(test_agent_echo);
+    RUN(test_reset_before_run);
     RUN(test_vm_run);
     T_EXIT();
 }
