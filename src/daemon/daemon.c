@@ -33,6 +33,8 @@
 #define CONSOLE_BUF (256u << 10)        /* per console client; > DISCO_CONSOLE_REPLAY */
 #define CLIENT_STACK (512u << 10)
 #define SHUTDOWN_GRACE_MS 10000         /* wait for busy clients on SIGTERM */
+#define REPLY_SEND_TIMEOUT_S 30         /* a client not reading its replies is dropped */
+#define ACCEPT_BACKOFF_MS 100           /* out of fds: wait before accepting again */
 
 struct daemon {
     struct disco_host *host;
@@ -635,7 +637,14 @@ static bool serve_console(struct client *c, struct json_object *req)
     r = reply_ok();
     json_object_object_add(r, "writer", json_object_new_boolean(writer));
     pthread_t wt;
-    bool have_writer = send_reply(c->fd, r) && pthread_create(&wt, NULL, con_writer, cs) == 0;
+    bool have_writer = send_reply(c->fd, r);
+    if (have_writer) {
+        /* From here the writer thread owns output and drops rather than
+         * blocks: no send timeout (a paused terminal is not a dead one). */
+        struct timeval none = {0};
+        setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &none, sizeof none);
+        have_writer = pthread_create(&wt, NULL, con_writer, cs) == 0;
+    }
     if (have_writer) {
         /* Bytes the client sent right behind the request line are input. */
         if (writer && c->len)
@@ -797,11 +806,18 @@ done:
     return NULL;
 }
 
-static void accept_client(struct daemon *d, int lfd)
+/* Returns -1 when the daemon should back off before accepting again: out
+ * of file descriptors or memory (the listener stays readable, so accepting
+ * again at once would spin). */
+static int accept_client(struct daemon *d, int lfd)
 {
     int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
     if (fd < 0)
-        return;
+        return errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM ? -1 : 0;
+    /* A client that stops reading its replies must not hold a connection
+     * thread forever (console streams clear this: they never block). */
+    struct timeval snd = {.tv_sec = REPLY_SEND_TIMEOUT_S};
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &snd, sizeof snd);
     pthread_mutex_lock(&d->lock);
     int slot = -1;
     for (int i = 0; i < MAX_CLIENTS && slot < 0; i++)
@@ -819,7 +835,7 @@ static void accept_client(struct daemon *d, int lfd)
         fcntl(fd, F_SETFL, O_NONBLOCK);
         send_reply(fd, r);
         close(fd);
-        return;
+        return 0;
     }
     struct client *c = calloc(1, sizeof *c);
     pthread_attr_t attr;
@@ -848,6 +864,7 @@ static void accept_client(struct daemon *d, int lfd)
         close(fd);
     }
     pthread_attr_destroy(&attr);
+    return 0;
 }
 
 /* ---- startup ---- */
@@ -1102,8 +1119,10 @@ int daemon_main(int argc, char **argv)
             if (read(sfd, &si, sizeof si) == (ssize_t)sizeof si)
                 sig = (int)si.ssi_signo;
         }
-        if (!sig && (p[0].revents & POLLIN))
-            accept_client(&d, lfd);
+        if (!sig && (p[0].revents & POLLIN) && accept_client(&d, lfd) < 0) {
+            struct pollfd ps = {.fd = sfd, .events = POLLIN};
+            poll(&ps, 1, ACCEPT_BACKOFF_MS);   /* signals still end the wait */
+        }
     }
     close(lfd);
     unlink(sock);
