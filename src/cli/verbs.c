@@ -458,6 +458,37 @@ static int verb_state(int argc, char **argv)
     return rc;
 }
 
+/* One stats field for people: times in seconds, memory in MiB, with the
+ * derived figures (CPU share, MIPS) next to the raw ones. */
+static void print_stats(struct json_object *s)
+{
+    json_object_object_foreach(s, key, val)
+    {
+        size_t kl = strlen(key);
+        bool is_int = json_object_is_type(val, json_type_int);
+        double v = is_int ? (double)json_object_get_int64(val) : 0;
+        if (is_int && kl > 3 && !strcmp(key + kl - 3, "_ns"))
+            printf("%-20.*s %.2f s\n", (int)(kl - 3), key, v / 1e9);   /* "cpu", not "cpu_ns" */
+        else if (is_int && (!strncmp(key, "mem", 3) || !strncmp(key, "guest_mem", 9)))
+            printf("%-20s %.1f MiB\n", key, v / 1048576.0);
+        else
+            printf("%-20s %s\n", key, json_object_is_type(val, json_type_string)
+                                          ? json_object_get_string(val)
+                                          : json_object_to_json_string(val));
+    }
+    struct json_object *up, *cpu, *ins;
+    if (json_object_object_get_ex(s, "uptime_ns", &up) &&
+        json_object_object_get_ex(s, "cpu_ns", &cpu) &&
+        json_object_object_get_ex(s, "instret", &ins)) {
+        double u = (double)json_object_get_int64(up), c = (double)json_object_get_int64(cpu);
+        double n = (double)json_object_get_int64(ins);
+        if (u > 0)
+            printf("%-20s %.1f%% of one host CPU since start\n", "cpu_share", 100.0 * c / u);
+        if (c > 0)
+            printf("%-20s %.0f (guest instructions per us of host CPU)\n", "mips", n / c * 1e3);
+    }
+}
+
 /* stats and list: --json prints the reply. */
 static int verb_report(bool is_list, int argc, char **argv)
 {
@@ -500,14 +531,8 @@ static int verb_report(bool is_list, int argc, char **argv)
         }
     } else if (!rc) {
         struct json_object *s;
-        if (json_object_object_get_ex(r, "stats", &s) && json_object_is_type(s, json_type_object)) {
-            json_object_object_foreach(s, key, val)
-            {
-                printf("%-20s %s\n", key, json_object_is_type(val, json_type_string)
-                                              ? json_object_get_string(val)
-                                              : json_object_to_json_string(val));
-            }
-        }
+        if (json_object_object_get_ex(r, "stats", &s) && json_object_is_type(s, json_type_object))
+            print_stats(s);
     }
     json_object_put(r);
     client_close(&c);
