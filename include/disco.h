@@ -32,6 +32,7 @@
 
 #define DISCO_NAME_MAX 63            /* [A-Za-z0-9][A-Za-z0-9_.-]* */
 #define DISCO_MAX_DISKS 6
+#define DISCO_MAX_CPUS 32
 #define DISCO_DEFAULT_SHUTDOWN_MS 30000u
 
 enum disco_state {
@@ -143,6 +144,11 @@ struct disco_stats {
     uint64_t mem_touched;       /* guest RAM backed by host memory */
     bool guest_mem_valid;       /* the agent answered: the fields below are set */
     uint64_t guest_mem_total, guest_mem_free, guest_mem_available, guest_mem_cached;
+    /* Per vCPU, the first `cpus` entries (zero while stopped). */
+    struct disco_vcpu_stats {
+        uint64_t cpu_ns, instret, slices, wakeups;
+        bool idle;              /* asleep in WFI (or stopped): costs no host CPU */
+    } vcpu[DISCO_MAX_CPUS];
 };
 int disco_stats(struct disco_host *h, const char *name, struct disco_stats *st,
                 struct disco_err *err);

@@ -46,6 +46,8 @@
 #include "util/clock.h"
 
 #define DEFAULT_STATE_DIR "/var/lib/disco"
+
+_Static_assert(DISCO_MAX_CPUS == VM_MAX_CPUS, "disco.h and vm.h disagree on the vCPU limit");
 #define STATE_DIR_ENV "DISCO_STATE_DIR"
 #define WAIT_TICK_MS 50u           /* re-check the agent while waiting for a shutdown */
 #define STATS_AGENT_MS 1000u       /* meminfo must not make `disco stats` slow */
@@ -1011,6 +1013,14 @@ int disco_stats(struct disco_host *h, const char *name, struct disco_stats *st,
         st->parks = vs.parks;
         st->resets = vs.resets;
         st->mem_touched = vs.mem_touched;
+        for (unsigned i = 0; i < vs.cpus && i < DISCO_MAX_CPUS; i++)
+            st->vcpu[i] = (struct disco_vcpu_stats){
+                .cpu_ns = vs.vcpu[i].cpu_ns,
+                .instret = vs.vcpu[i].instret,
+                .slices = vs.vcpu[i].slices,
+                .wakeups = vs.vcpu[i].wakeups,
+                .idle = vs.vcpu[i].sleeping,
+            };
     }
     bool ask = g->state == DISCO_RUNNING && agent_ready(g->agent);
     pthread_mutex_unlock(&g->lock);

@@ -469,6 +469,15 @@ static void print_stats(struct json_object *s)
         double v = is_int ? (double)json_object_get_int64(val) : 0;
         if (is_int && kl > 3 && !strcmp(key + kl - 3, "_ns"))
             printf("%-20.*s %.2f s\n", (int)(kl - 3), key, v / 1e9);   /* "cpu", not "cpu_ns" */
+        else if (!strcmp(key, "vcpus") && json_object_is_type(val, json_type_array))
+            for (size_t i = 0; i < json_object_array_length(val); i++) {
+                struct json_object *c = json_object_array_get_idx(val, i), *f;
+                double cpu = json_object_object_get_ex(c, "cpu_ns", &f) ? (double)json_object_get_int64(f) : 0;
+                double ins = json_object_object_get_ex(c, "instret", &f) ? (double)json_object_get_int64(f) : 0;
+                bool idle = json_object_object_get_ex(c, "idle", &f) && json_object_get_boolean(f);
+                printf("vcpu%-16zu %.2f s, %.0f instructions, %s\n", i, cpu / 1e9, ins,
+                       idle ? "idle" : "runnable");
+            }
         else if (is_int && (!strncmp(key, "mem", 3) || !strncmp(key, "guest_mem", 9)))
             printf("%-20s %.1f MiB\n", key, v / 1048576.0);
         else

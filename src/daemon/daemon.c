@@ -435,6 +435,17 @@ static struct json_object *op_stats(struct daemon *d, struct json_object *req, c
         add_u64(s, "guest_mem_available", st.guest_mem_available);
         add_u64(s, "guest_mem_cached", st.guest_mem_cached);
     }
+    struct json_object *vc = json_object_new_array();
+    for (unsigned i = 0; i < st.cpus && i < DISCO_MAX_CPUS; i++) {
+        struct json_object *o = json_object_new_object();
+        add_u64(o, "cpu_ns", st.vcpu[i].cpu_ns);
+        add_u64(o, "instret", st.vcpu[i].instret);
+        add_u64(o, "slices", st.vcpu[i].slices);
+        add_u64(o, "wakeups", st.vcpu[i].wakeups);
+        json_object_object_add(o, "idle", json_object_new_boolean(st.vcpu[i].idle));
+        json_object_array_add(vc, o);
+    }
+    json_object_object_add(s, "vcpus", vc);
     json_object_object_add(r, "stats", s);
     return r;
 }

@@ -1076,6 +1076,17 @@ void vm_stats(struct vm *vm, struct vm_stats *st)
         st->parks = s.parks;
         st->weight = s.weight;
         st->cap = s.cap;
+        for (unsigned i = 0; i < s.nvcpus && i < VM_MAX_CPUS; i++) {
+            struct sched_vcpu_stats c;
+            sched_vcpu_stats(vm->sv, i, &c);
+            st->vcpu[i] = (struct vm_vcpu_stats){
+                .cpu_ns = c.cpu_ns,
+                .instret = c.instret,
+                .slices = c.slices,
+                .wakeups = c.wakeups,
+                .sleeping = c.state == SCHED_VCPU_SLEEPING || c.state == SCHED_VCPU_BLOCKED,
+            };
+        }
     }
     st->paused = vm->user_paused && vm->state == VM_RUNNING;
     pthread_mutex_unlock(&vm->ctl);

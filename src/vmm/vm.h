@@ -119,6 +119,11 @@ struct vm_stats {
     uint64_t cpu_ns, run_ns, instret, slices, wakeups, preemptions, parks;
     unsigned weight, cap;
     bool paused;
+    /* Per vCPU (the first `cpus` entries; zero when not started). */
+    struct vm_vcpu_stats {
+        uint64_t cpu_ns, instret, slices, wakeups;
+        bool sleeping;          /* idle (WFI) or stopped: off the run queues */
+    } vcpu[VM_MAX_CPUS];
 };
 
 /* Check the config, build the machine and load the images. */

@@ -714,6 +714,10 @@ static void pause_resume_spin(void)
     CHECK_EQ(disco_pause(h, "s", &e), 0);
     CHECK_EQ(disco_stats(h, "s", &a, &e), 0);
     CHECK(a.cpu_ns > 0 && a.instret > 0);
+    /* Per-vCPU accounting adds up to the VM's (one vCPU here). */
+    CHECK_EQ(a.vcpu[0].cpu_ns, a.cpu_ns);
+    CHECK_EQ(a.vcpu[0].instret, a.instret);
+    CHECK(a.vcpu[0].slices > 0 && !a.vcpu[0].idle);
     sleep_ms(200);
     CHECK_EQ(disco_stats(h, "s", &b, &e), 0);
     CHECK_EQ(b.cpu_ns, a.cpu_ns);
