@@ -7,7 +7,13 @@
  * synchronously inside the QueueNotify write, under the device mutex.
  *
  * Data moves between the file and guest memory through a bounded bounce
- * buffer, so a request's size never decides how much host memory we use. */
+ * buffer, so a request's size never decides how much host memory we use.
+ *
+ * A request's size does decide how long it keeps the (shared) loop busy, so
+ * it is bounded too: the device advertises seg_max and size_max, which make
+ * Linux build requests of at most BLK_SEG_MAX segments of at most
+ * BLK_SIZE_MAX bytes each (BLK_REQ_MAX in all), and fails anything bigger
+ * with VIRTIO_BLK_S_IOERR before touching the disk. */
 #include "virtio/virtio_dev.h"
 
 #include <endian.h>
@@ -20,6 +26,7 @@
 
 #define VIRTIO_ID_BLOCK 2
 
+#define VIRTIO_BLK_F_SIZE_MAX 1
 #define VIRTIO_BLK_F_SEG_MAX 2
 #define VIRTIO_BLK_F_RO 5
 #define VIRTIO_BLK_F_BLK_SIZE 6
@@ -39,8 +46,18 @@
 #define BLK_QUEUE_MAX 256
 #define BLK_BOUNCE (64u * 1024)
 
+/* Per-request limits (config seg_max / size_max). Linux sets its queue's
+ * max_segments to seg_max and max_segment_size to size_max, so it never
+ * builds a request moving more than BLK_REQ_MAX bytes, nor a chain of more
+ * than BLK_SEG_MAX data descriptors plus header and status. Requests over
+ * either limit fail with IOERR. */
+#define BLK_SEG_MAX 128u
+#define BLK_SIZE_MAX (32u * 1024)
+#define BLK_REQ_MAX ((uint64_t)BLK_SEG_MAX * BLK_SIZE_MAX)   /* 4 MiB */
+
 /* struct virtio_blk_config offsets (§5.2.4). */
 #define CFG_CAPACITY 0x00
+#define CFG_SIZE_MAX 0x08
 #define CFG_SEG_MAX 0x0c
 #define CFG_BLK_SIZE 0x14
 #define CFG_LEN 0x3c
@@ -125,7 +142,13 @@ static int64_t blk_request(struct virtio_mmio *vm, void *dev, struct virtq *vq,
     uint8_t status = VIRTIO_BLK_S_OK;
     uint64_t written = 0;                   /* data bytes written to guest */
 
-    switch (type) {
+    /* Over the advertised limits: only a broken or hostile driver sends
+     * this. Fail it without any disk I/O; the device stays usable. The
+     * segment count includes header and status (zero-length descriptors
+     * are not counted: the walk drops them). */
+    if ((uint64_t)ch->n_rd + ch->n_wr > BLK_SEG_MAX + 2 || data_in + data_out > BLK_REQ_MAX)
+        status = VIRTIO_BLK_S_IOERR;
+    else switch (type) {
     case VIRTIO_BLK_T_IN:
         if (!range_ok(b, sector, data_in) ||
             blk_rw(b, vq, ch, false, sector * BLK_SECTOR, 0, data_in))
@@ -184,7 +207,8 @@ static const struct virtio_dev_ops blk_ops_rw = {
     .device_id = VIRTIO_ID_BLOCK,
     .num_queues = 1,
     .queue_max = BLK_QUEUE_MAX,
-    .features = (1ull << VIRTIO_BLK_F_SEG_MAX) | (1ull << VIRTIO_BLK_F_BLK_SIZE) |
+    .features = (1ull << VIRTIO_BLK_F_SIZE_MAX) | (1ull << VIRTIO_BLK_F_SEG_MAX) |
+                (1ull << VIRTIO_BLK_F_BLK_SIZE) |
                 (1ull << VIRTIO_BLK_F_FLUSH),
     .notify = blk_notify,
     .deferred = true,
@@ -196,7 +220,8 @@ static const struct virtio_dev_ops blk_ops_ro = {
     .device_id = VIRTIO_ID_BLOCK,
     .num_queues = 1,
     .queue_max = BLK_QUEUE_MAX,
-    .features = (1ull << VIRTIO_BLK_F_SEG_MAX) | (1ull << VIRTIO_BLK_F_BLK_SIZE) |
+    .features = (1ull << VIRTIO_BLK_F_SIZE_MAX) | (1ull << VIRTIO_BLK_F_SEG_MAX) |
+                (1ull << VIRTIO_BLK_F_BLK_SIZE) |
                 (1ull << VIRTIO_BLK_F_FLUSH) | (1ull << VIRTIO_BLK_F_RO),
     .notify = blk_notify,
     .deferred = true,
@@ -258,9 +283,8 @@ struct virtio_mmio *virtio_blk_new(const struct virtio_host *host, const char *p
     uint8_t cfg[CFG_LEN] = { 0 };
     uint64_t cap = htole64(b->capacity);
     memcpy(cfg + CFG_CAPACITY, &cap, 8);
-    /* Header and status take two descriptors of a chain of at most
-     * queue-size descriptors. */
-    put_le32(cfg + CFG_SEG_MAX, BLK_QUEUE_MAX - 2);
+    put_le32(cfg + CFG_SIZE_MAX, BLK_SIZE_MAX);
+    put_le32(cfg + CFG_SEG_MAX, BLK_SEG_MAX);
     put_le32(cfg + CFG_BLK_SIZE, BLK_SECTOR);
     return virtio_mmio_create(host, readonly ? &blk_ops_ro : &blk_ops_rw, b, cfg, sizeof cfg,
                               err);

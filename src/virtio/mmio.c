@@ -82,13 +82,22 @@ struct virtio_mmio {
     void (*kick)(void *ctx);
     void *kick_ctx;
     uint32_t pending;
-    /* Chains one process_queue call may take (0: all). Set while serving,
-     * so a guest refilling its ring from another hart cannot keep the
-     * shared loop to itself. */
+    /* Chains one process_queue call may take (0: all), and bytes they may
+     * offer (0: any). Set while serving, so a guest refilling its ring from
+     * another hart, or posting huge buffers, cannot keep the shared loop to
+     * itself. */
     unsigned budget;
+    uint64_t byte_budget;
 };
 
+/* One serve pass takes per queue at most SERVE_BUDGET chains, and stops
+ * taking more once the chains taken offer SERVE_BYTES or more. A chain's
+ * size (readable plus writable bytes) bounds what the device moves for it;
+ * a chain the device refuses without doing the work still counts in full,
+ * which only slows down the guest that sent it. virtio-blk caps a request
+ * at 4 MiB, so a pass moves at most 16 MiB plus one request. */
 #define SERVE_BUDGET 64
+#define SERVE_BYTES (16ull << 20)
 
 /* ---- helpers for device code (lock held) ---- */
 
@@ -150,15 +159,18 @@ void virtio_mmio_process_queue(struct virtio_mmio *vm, unsigned q, virtio_chain_
     uint16_t old_used = vq->used_idx;
     struct virtq_chain ch;
     int rc = 0;
+    uint64_t bytes = 0;
     /* Each round consumes one chain the driver made available; a malformed
      * ring ends the loop with rc < 0. */
     for (unsigned done = 0;; done++) {
-        if (vm->budget && done == vm->budget) {
+        if ((vm->budget && done == vm->budget) ||
+            (vm->byte_budget && bytes >= vm->byte_budget)) {
             vm->pending |= 1u << q;   /* maybe more: serve it again later */
             break;
         }
         if ((rc = virtq_pop(vq, &ch)) <= 0)
             break;
+        bytes += ch.rd_len + ch.wr_len;
         int64_t n = fn(vm, vm->dev, vq, &ch);
         if (n < 0) {
             rc = -EIO;
@@ -458,10 +470,12 @@ void virtio_mmio_serve(struct virtio_mmio *vm)
     uint32_t p = vm->pending;
     vm->pending = 0;
     vm->budget = SERVE_BUDGET;
+    vm->byte_budget = SERVE_BYTES;
     for (unsigned q = 0; q < vm->nq; q++)
         if ((p & (1u << q)) && virtio_mmio_queue_live(vm, q))
             vm->ops->notify(vm, vm->dev, q);
     vm->budget = 0;
+    vm->byte_budget = 0;
     /* A queue cut short by the budget: come back after the loop's other
      * work. */
     if (vm->pending && vm->kick)

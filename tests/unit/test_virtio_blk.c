@@ -14,6 +14,10 @@
 #define S_IOERR 1
 #define S_UNSUPP 2
 #define NSECT 64u
+/* The device's advertised per-request limits (blk.c). */
+#define SIZE_MAX_ADV (32u * 1024)
+#define SEG_MAX_ADV 128u
+#define REQ_MAX (4u << 20)
 
 static char img_path[64];
 
@@ -121,6 +125,7 @@ static void blk_config_and_features(void)
         return;
     CHECK_EQ(rreg(&d, R_DEVICE_ID), 2);
     uint64_t f = dev_features(&d);
+    CHECK(f & (1u << 1));   /* SIZE_MAX */
     CHECK(f & (1u << 2));   /* SEG_MAX */
     CHECK(f & (1u << 6));   /* BLK_SIZE */
     CHECK(f & (1u << 9));   /* FLUSH */
@@ -128,8 +133,13 @@ static void blk_config_and_features(void)
     uint64_t v = 0;
     CHECK_EQ(virtio_mmio_ops.read(d.vm, R_CONFIG, 8, &v), 0);
     CHECK_EQ(v, NSECT);
-    CHECK_EQ(virtio_mmio_ops.read(d.vm, R_CONFIG + 0x0c, 4, &v), 0);
-    CHECK(v >= 1 && v <= 254);
+    CHECK_EQ(virtio_mmio_ops.read(d.vm, R_CONFIG + 0x08, 4, &v), 0);   /* size_max */
+    CHECK_EQ(v, SIZE_MAX_ADV);
+    uint64_t size_max = v;
+    CHECK_EQ(virtio_mmio_ops.read(d.vm, R_CONFIG + 0x0c, 4, &v), 0);   /* seg_max */
+    CHECK_EQ(v, SEG_MAX_ADV);
+    /* Linux's largest request: seg_max segments of size_max bytes. */
+    CHECK(v * size_max <= REQ_MAX);
     CHECK_EQ(virtio_mmio_ops.read(d.vm, R_CONFIG + 0x14, 4, &v), 0);
     CHECK_EQ(v, 512);
     drv_close(&d);
@@ -587,6 +597,222 @@ static void blk_deferred_budget(void)
     drv_close(&d);
 }
 
+/* Like blk_open, on the image grown (sparsely) to `bytes`, with a queue of
+ * `qsize`. */
+static bool blk_open_big(struct drv *d, uint64_t features, uint64_t bytes, uint16_t qsize)
+{
+    struct disco_err err;
+    memset(d, 0, sizeof *d);
+    if (fill_image() || truncate(img_path, (off_t)bytes) || drv_open(d))
+        return false;
+    d->vm = virtio_blk_new(&d->host, img_path, false, &err);
+    if (!d->vm) {
+        printf("  virtio_blk_new: %s\n", err.msg);
+        pmap_free(d->pm);
+        return false;
+    }
+    bool ok = drv_negotiate(d, features) && drv_queue(d, 0, qsize);
+    drv_ok(d);
+    return ok;
+}
+
+/* The whole image file (malloc'ed), or NULL. */
+static uint8_t *file_all(size_t *len)
+{
+    struct stat st;
+    uint8_t *buf = NULL;
+    int fd = open(img_path, O_RDONLY);
+    if (fd < 0)
+        return NULL;
+    if (!fstat(fd, &st) && (buf = malloc((size_t)st.st_size + 1))) {
+        if (pread(fd, buf, (size_t)st.st_size, 0) == (ssize_t)st.st_size) {
+            *len = (size_t)st.st_size;
+        } else {
+            free(buf);
+            buf = NULL;
+        }
+    }
+    close(fd);
+    return buf;
+}
+
+/* A request through an indirect table (descriptor 0 of the ring): header,
+ * `nseg` data segments of 512 bytes at `data` (consecutive, but separate
+ * descriptors), status. */
+static struct blk_res seg_req(struct drv *d, uint32_t type, uint64_t sector, uint64_t data,
+                              unsigned nseg)
+{
+    struct blk_res r = { false, 0, 0xff };
+    uint64_t tbl = galloc(d, 16ull * (nseg + 2)), hdr = galloc(d, 16), st = galloc(d, 1);
+    uint8_t h[16] = { 0 };
+    memcpy(h, &type, 4);
+    memcpy(h + 8, &sector, 8);
+    CHECK_EQ(pmap_write(d->pm, hdr, h, 16), 0);
+    CHECK_EQ(pmap_write(d->pm, st, &r.status, 1), 0);
+    uint16_t dflag = type == T_OUT ? 0 : D_WRITE;
+    put_desc_at(d, tbl, 0, hdr, 16, D_NEXT, 1);
+    for (unsigned k = 0; k < nseg; k++)
+        put_desc_at(d, tbl, (uint16_t)(k + 1), data + 512ull * k, 512, dflag | D_NEXT,
+                    (uint16_t)(k + 2));
+    put_desc_at(d, tbl, (uint16_t)(nseg + 1), st, 1, D_WRITE, 0);
+    put_desc(d, 0, 0, tbl, 16 * (nseg + 2), D_INDIRECT, 0);
+    drv_avail(d, 0, 0);
+    drv_kick(d, 0);
+    uint32_t id = 0;
+    r.used = drv_used(d, 0, &id, &r.len);
+    CHECK_EQ(pmap_read(d->pm, st, &r.status, 1), 0);
+    return r;
+}
+
+/* Requests over the advertised limits (more than REQ_MAX data bytes, or
+ * more than seg_max data segments) fail with IOERR without touching the
+ * disk or the guest's buffer; requests at the limits, and normal requests
+ * afterwards, work. */
+static void blk_request_limits(void)
+{
+    struct drv d;
+    const uint64_t disk = 8u << 20;
+    CHECK(blk_open_big(&d, F_VERSION_1 | F_INDIRECT, disk, 256));
+    if (!d.vm)
+        return;
+    uint64_t buf = RAM_BASE + (8u << 20);   /* up to 4 MiB + 64 KiB: inside RAM */
+    size_t flen = 0, alen = 0;
+    uint8_t *before = file_all(&flen);
+    CHECK(before != NULL);
+    CHECK_EQ(flen, disk);
+    uint8_t b = 0;
+
+    /* 4 MiB + one sector: refused, as one descriptor or as two. */
+    CHECK_EQ(pmap_fill(d.pm, buf, 0x5a, REQ_MAX + 512), 0);
+    struct blk_res r = blk_req(&d, T_OUT, 0, buf, REQ_MAX + 512, 0);
+    CHECK(r.used);
+    CHECK_EQ(r.status, S_IOERR);
+    CHECK_EQ(r.len, 1);
+    r = blk_req(&d, T_OUT, 1, buf, REQ_MAX + 512, REQ_MAX / 2);
+    CHECK(r.used);
+    CHECK_EQ(r.status, S_IOERR);
+    r = blk_req(&d, T_IN, 0, buf, REQ_MAX + 512, 0);
+    CHECK(r.used);
+    CHECK_EQ(r.status, S_IOERR);
+    CHECK_EQ(r.len, 1);
+    CHECK_EQ(pmap_read(d.pm, buf, &b, 1), 0);       /* sector 0 holds 1s */
+    CHECK_EQ(b, 0x5a);
+    CHECK_EQ(pmap_read(d.pm, buf + REQ_MAX + 511, &b, 1), 0);
+    CHECK_EQ(b, 0x5a);
+    /* seg_max + 1 data segments, though small: refused too. */
+    r = seg_req(&d, T_OUT, 2, buf, SEG_MAX_ADV + 1);
+    CHECK(r.used);
+    CHECK_EQ(r.status, S_IOERR);
+    CHECK_EQ(r.len, 1);
+    r = seg_req(&d, T_IN, 2, buf, SEG_MAX_ADV + 1);
+    CHECK_EQ(r.status, S_IOERR);
+    CHECK_EQ(r.len, 1);
+    CHECK_EQ(pmap_read(d.pm, buf + 100, &b, 1), 0);
+    CHECK_EQ(b, 0x5a);
+    CHECK(!(rreg(&d, R_STATUS) & S_NEEDS_RESET));
+    uint8_t *after = file_all(&alen);
+    CHECK(after != NULL);
+    CHECK_EQ(alen, flen);
+    if (before && after && alen == flen)
+        CHECK(memcmp(before, after, flen) == 0);
+    free(before);
+    free(after);
+
+    /* Exactly at the limits: fine. seg_max segments of 512 bytes ... */
+    r = seg_req(&d, T_OUT, 2, buf, SEG_MAX_ADV);
+    CHECK_EQ(r.status, S_OK);
+    CHECK_EQ(file_byte(2 * 512), 0x5a);
+    CHECK_EQ(file_byte((2 + SEG_MAX_ADV) * 512 - 1), 0x5a);
+    CHECK_EQ(file_byte((2 + SEG_MAX_ADV) * 512), 0);  /* the grown, sparse part */
+    CHECK_EQ(file_byte(1 * 512), 1 * 7 + 1);
+    r = seg_req(&d, T_IN, 0, buf, SEG_MAX_ADV);
+    CHECK_EQ(r.status, S_OK);
+    CHECK_EQ(r.len, SEG_MAX_ADV * 512 + 1);
+    CHECK_EQ(pmap_read(d.pm, buf + 512 + 7, &b, 1), 0);
+    CHECK_EQ(b, 1 * 7 + 1);
+    /* ... and REQ_MAX bytes in one request. */
+    CHECK_EQ(pmap_fill(d.pm, buf, 0xc3, REQ_MAX), 0);
+    r = blk_req(&d, T_OUT, 4096, buf, REQ_MAX, 12345 * 2);
+    CHECK_EQ(r.status, S_OK);
+    CHECK_EQ(file_byte(4096 * 512), 0xc3);
+    CHECK_EQ(file_byte(4096 * 512 + REQ_MAX - 1), 0xc3);
+    CHECK_EQ(pmap_fill(d.pm, buf, 0, REQ_MAX), 0);
+    r = blk_req(&d, T_IN, 4096, buf, REQ_MAX, 0);
+    CHECK_EQ(r.status, S_OK);
+    CHECK_EQ(r.len, REQ_MAX + 1);
+    CHECK_EQ(pmap_read(d.pm, buf + REQ_MAX - 1, &b, 1), 0);
+    CHECK_EQ(b, 0xc3);
+    /* And an ordinary request still works. */
+    r = blk_req(&d, T_IN, 1, buf, 512, 0);         /* sector 1: never written */
+    CHECK_EQ(r.status, S_OK);
+    CHECK_EQ(pmap_read(d.pm, buf + 9, &b, 1), 0);
+    CHECK_EQ(b, 1 * 7 + 1);
+    CHECK(!(rreg(&d, R_STATUS) & S_NEEDS_RESET));
+    drv_close(&d);
+}
+
+/* A serve pass is bounded by bytes as well as by chains: eight 4 MiB reads
+ * (far below the chain budget) take more than one pass, each cut-short
+ * pass kicking again, and all complete. */
+static void blk_deferred_byte_budget(void)
+{
+    struct drv d;
+    CHECK(blk_open_big(&d, F_VERSION_1, 8u << 20, 128));
+    if (!d.vm)
+        return;
+    int kicks = 0;
+    virtio_mmio_set_kick(d.vm, count_kick, &kicks);
+    enum { NB = 8 };
+    uint64_t buf = RAM_BASE + (8u << 20);
+    uint64_t st[NB];
+    for (uint16_t i = 0; i < NB; i++) {
+        uint64_t hdr = galloc(&d, 16);
+        st[i] = galloc(&d, 1);
+        uint8_t h[16] = { T_IN };
+        uint64_t sector = (i & 1) * 8192ull;
+        memcpy(h + 8, &sector, 8);
+        CHECK_EQ(pmap_write(d.pm, hdr, h, 16), 0);
+        CHECK_EQ(pmap_fill(d.pm, st[i], 0xff, 1), 0);
+        put_desc(&d, 0, (uint16_t)(3 * i), hdr, 16, D_NEXT, (uint16_t)(3 * i + 1));
+        put_desc(&d, 0, (uint16_t)(3 * i + 1), buf, REQ_MAX, D_WRITE | D_NEXT,
+                 (uint16_t)(3 * i + 2));
+        put_desc(&d, 0, (uint16_t)(3 * i + 2), st[i], 1, D_WRITE, 0);
+        drv_avail(&d, 0, (uint16_t)(3 * i));
+    }
+    drv_kick(&d, 0);
+    CHECK_EQ(kicks, 1);
+    virtio_mmio_serve(d.vm);
+    uint16_t after1 = used_idx(&d, 0);
+    CHECK(after1 >= 1 && after1 < NB);
+    CHECK_EQ(kicks, 2);                       /* cut short: kicked again */
+    int passes = 1;
+    while (used_idx(&d, 0) < NB && passes < 2 * NB) {
+        int k = kicks;
+        uint16_t u = used_idx(&d, 0);
+        virtio_mmio_serve(d.vm);
+        passes++;
+        CHECK(used_idx(&d, 0) > u);
+        if (used_idx(&d, 0) < NB)
+            CHECK_EQ(kicks, k + 1);
+    }
+    CHECK_EQ(used_idx(&d, 0), NB);
+    CHECK(passes >= 2 && passes < NB);
+    for (unsigned i = 0; i < NB; i++) {
+        uint32_t id = 99, len = 0;
+        uint8_t b = 0xff;
+        CHECK(drv_used(&d, 0, &id, &len));
+        CHECK_EQ(id, 3 * i);
+        CHECK_EQ(len, REQ_MAX + 1);
+        CHECK_EQ(pmap_read(d.pm, st[i], &b, 1), 0);
+        CHECK_EQ(b, S_OK);
+    }
+    /* Whatever is left pending finds an empty ring. */
+    virtio_mmio_serve(d.vm);
+    CHECK_EQ(used_idx(&d, 0), NB);
+    CHECK(!(rreg(&d, R_STATUS) & S_NEEDS_RESET));
+    drv_close(&d);
+}
+
 int main(void)
 {
     if (make_image()) {
@@ -604,6 +830,8 @@ int main(void)
     RUN(blk_malformed_requests);
     RUN(blk_deferred);
     RUN(blk_deferred_budget);
+    RUN(blk_request_limits);
+    RUN(blk_deferred_byte_budget);
     unlink(img_path);
     T_EXIT();
 }
