@@ -73,6 +73,7 @@ struct vm {
     struct virtio_mmio *vcons;
     int efd;                                  /* eventfd: wakes the loop for this VM */
     _Atomic int stop;                         /* vm_request_stop */
+    _Atomic bool kicked;                      /* efd written, loop not run yet (notify) */
     _Atomic int reset_req;                    /* vm_request_reset */
 
     pthread_mutex_t ctl;                      /* see above */
@@ -110,6 +111,10 @@ struct vm {
     pthread_mutex_t agent_lock;
     bool agent_open;                          /* started and not exited */
     struct bq aq;
+    /* aq is not empty: only then does the guest posting receive buffers
+     * need the loop (read without agent_lock: rx_posted runs under the
+     * console's lock, which nests inside agent_lock). */
+    _Atomic bool agent_waiting;
 
     pthread_mutex_t htif_lock;
     bool htif_getc_waiting;
@@ -164,8 +169,15 @@ static void bq_clear(struct bq *q)
     q->head = q->len = q->cap = 0;
 }
 
+/* Wake the loop for this VM. A storm of kicks (a guest hammering a
+ * doorbell) costs one eventfd write until the loop has run: `kicked` is
+ * cleared by vm_service after draining the eventfd and before it looks at
+ * anything, so a kick that finds it set is seen by that look.
+ * Async-signal-safe. */
 static void notify(struct vm *vm)
 {
+    if (atomic_exchange(&vm->kicked, true))
+        return;
     uint64_t one = 1;
     ssize_t r = write(vm->efd, &one, sizeof one);
     (void)r;
@@ -350,7 +362,9 @@ static void vm_teardown(struct vm *vm)
 
 static void rx_posted(void *ctx)
 {
-    notify(ctx);
+    struct vm *vm = ctx;
+    if (atomic_load(&vm->agent_waiting))
+        notify(vm);
 }
 
 /* A disk request was queued: the loop serves it (vm_service). */
@@ -733,6 +747,7 @@ static void agent_pump(struct vm *vm)
     pthread_mutex_lock(&vm->agent_lock);
     if (vm->aq.len && vm->vcons)
         bq_pop(&vm->aq, virtio_console_input(vm->vcons, vm->aq.data + vm->aq.head, vm->aq.len));
+    atomic_store(&vm->agent_waiting, vm->aq.len != 0);
     pthread_mutex_unlock(&vm->agent_lock);
 }
 
@@ -803,6 +818,11 @@ static void vm_service(struct vm *vm)
     uint64_t drain;
     while (read(vm->efd, &drain, sizeof drain) > 0)
         ;
+    /* After the drain: a kick whose write we just consumed has its work
+     * visible below; one that finds `kicked` clear from here on writes
+     * again. (Clearing first would let a drained kick leave it set with
+     * nothing pending, and later kicks would be lost.) */
+    atomic_store(&vm->kicked, false);
     pthread_mutex_lock(&vm->ctl);
     if (vm->state != VM_RUNNING) {
         pthread_mutex_unlock(&vm->ctl);   /* vm_start re-notifies once it is */
@@ -1030,6 +1050,8 @@ int vm_agent_send(struct vm *vm, const uint8_t *buf, size_t len)
         rc = -EPIPE;
     else if (len > bq_room(&vm->aq) || bq_push(&vm->aq, buf, len) != len)
         rc = -ENOBUFS;
+    else
+        atomic_store(&vm->agent_waiting, true);
     pthread_mutex_unlock(&vm->agent_lock);
     if (rc > 0)
         notify(vm);
