@@ -11,7 +11,7 @@
  *     scheduler and loop, runs the loop on the calling thread until the run
  *     ends, and cleans up.
  *
- * The agent port: the VM's virtio-console (hvc0 in the guest) is a byte
+ * The agent port: the VM's virtio-console (hvc1 in the guest: the SBI console is hvc0) is a byte
  * channel to the guest agent. Bytes the guest writes go to cfg.agent_rx (or,
  * without one, to the console like any other output); bytes for the guest
  * are queued with vm_agent_send and delivered as the guest posts receive
