@@ -3,22 +3,7 @@
 # with the right errno, change nothing (list before == list after) and leave
 # the connection usable; the CLI's own errors exit 1 (daemon unreachable,
 # refused) or 2 (usage). Run against the plain and the ASan+UBSan builds.
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-TMP=$(mktemp -d /tmp/disco-daemon.XXXXXX)
-DPID=
-stop_daemon() {
-  [ -n "$DPID" ] || return 0
-  kill -TERM "$DPID" 2> /dev/null
-  # Bounded: a daemon that ignores SIGTERM is killed after 20 s.
-  local i
-  for ((i = 0; i < 200; i++)); do kill -0 "$DPID" 2> /dev/null || break; sleep 0.1; done
-  kill -KILL "$DPID" 2> /dev/null
-  wait "$DPID" 2> /dev/null
-  DRC=$?
-  DPID=
-}
-trap 'stop_daemon; rm -rf "$TMP"' EXIT
-FAILS=0
+. "$(dirname "$0")/daemon_lib.bash" disco-daemon daemon
 
 # A raw protocol client: call SOCK LINE prints the reply line; expect SOCK
 # ERRNO LINE checks for an error reply with that errno and that a ping on
@@ -121,26 +106,7 @@ PY
 
 proto() { timeout 120 python3 "$TMP/proto.py" "$SOCK" "$@"; }
 
-# start_daemon: in the background; waits (bounded) until it answers a ping.
-start_daemon() {
-  "$BIN" daemon --socket "$SOCK" --state-dir "$STATE" --workers 2 "$@" 2>> "$TMP/daemon.err" &
-  DPID=$!
-  local i
-  for ((i = 0; i < 300; i++)); do
-    proto call '{"op":"ping"}' 2> /dev/null | grep -q '"ok":true' && return 0
-    kill -0 "$DPID" 2> /dev/null || { DPID=; return 1; }
-    sleep 0.1
-  done
-  return 1
-}
-
-pass() { echo "PASS: bad/$tag/daemon/$1"; }
-fail() {
-  echo "FAIL: bad/$tag/daemon/$1: $2"
-  FAILS=$((FAILS + 1))
-  [ -f "$TMP/daemon.err" ] && tail -n 5 "$TMP/daemon.err" | sed 's/^/    | /' >&2
-}
-skip() { echo "SKIP: bad/$tag/daemon/$1: $2"; }
+daemon_ready() { proto call '{"op":"ping"}' 2> /dev/null | grep -q '"ok":true'; }
 
 # expect NAME ERRNO LINE
 expect() {
@@ -167,14 +133,9 @@ cli() {
   fi
 }
 
-for BIN in "$ROOT/build/disco" "$ROOT/build-san/disco"; do
-  [ -x "$BIN" ] || continue
-  tag=$(basename "$(dirname "$BIN")")
-  GUESTS=$(dirname "$BIN")/guests
-  [ -f "$GUESTS/idle.elf" ] || GUESTS=$ROOT/build/guests
+for BIN in "${DAEMON_BINS[@]}"; do
+  use_build || continue
   SOCK=$TMP/$tag/ctl/disco.sock
-  STATE=$TMP/$tag/state
-  : > "$TMP/daemon.err"
 
   # The CLI without a daemon, and usage errors.
   CLI_MSG="cannot connect to the disco daemon at $SOCK (is \`disco daemon\` running?)" \
@@ -303,8 +264,6 @@ for BIN in "$ROOT/build/disco" "$ROOT/build-san/disco"; do
   stop_daemon
   [ "$DRC" = 0 ] && pass sigterm-exit-0 || fail sigterm-exit-0 "exit status $DRC"
   [ ! -e "$SOCK" ] && pass sigterm-removes-socket || fail sigterm-removes-socket "$SOCK is still there"
-  if grep -qE 'ERROR: (Address|Leak|Undefined)Sanitizer|runtime error:' "$TMP/daemon.err"; then
-    fail sanitizers "$(grep -m1 -E 'Sanitizer|runtime error' "$TMP/daemon.err")"
-  fi
+  check_sanitizers
 done
 [ $FAILS = 0 ]

@@ -3,44 +3,11 @@
 # the configs are back, every VM stopped but the --autostart one, console
 # logs kept. A daemon killed with SIGKILL leaves a stale socket that the next
 # one replaces. Run against the plain and the ASan+UBSan builds.
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-TMP=$(mktemp -d /tmp/disco-restart.XXXXXX)
-DPID=
-# stop_daemon [SIGNAL]: bounded wait (20 s, then SIGKILL); sets $DRC.
-stop_daemon() {
-  [ -n "$DPID" ] || return 0
-  kill -"${1:-TERM}" "$DPID" 2> /dev/null
-  local i
-  for ((i = 0; i < 200; i++)); do kill -0 "$DPID" 2> /dev/null || break; sleep 0.1; done
-  kill -KILL "$DPID" 2> /dev/null
-  wait "$DPID" 2> /dev/null
-  DRC=$?
-  DPID=
-}
-trap 'stop_daemon; rm -rf "$TMP"' EXIT
-FAILS=0
-
-pass() { echo "PASS: bad/$tag/daemon-restart/$1"; }
-fail() {
-  echo "FAIL: bad/$tag/daemon-restart/$1: $2"
-  FAILS=$((FAILS + 1))
-  [ -f "$TMP/daemon.err" ] && tail -n 5 "$TMP/daemon.err" | sed 's/^/    | /' >&2
-}
-skip() { echo "SKIP: bad/$tag/daemon-restart/$1: $2"; }
+. "$(dirname "$0")/daemon_lib.bash" disco-restart daemon-restart
 
 d() { timeout 60 "$BIN" "$@" --socket "$SOCK"; }
 
-start_daemon() {
-  "$BIN" daemon --socket "$SOCK" --state-dir "$STATE" --workers 2 2>> "$TMP/daemon.err" &
-  DPID=$!
-  local i
-  for ((i = 0; i < 300; i++)); do
-    d list > /dev/null 2>&1 && return 0
-    kill -0 "$DPID" 2> /dev/null || { DPID=; return 1; }
-    sleep 0.1
-  done
-  return 1
-}
+daemon_ready() { d list > /dev/null 2>&1; }
 
 # wait_state NAME STATE: poll (bounded, 20 s) until the VM is in STATE.
 wait_state() {
@@ -52,15 +19,10 @@ wait_state() {
   return 1
 }
 
-for BIN in "$ROOT/build/disco" "$ROOT/build-san/disco"; do
-  [ -x "$BIN" ] || continue
-  tag=$(basename "$(dirname "$BIN")")
-  GUESTS=$(dirname "$BIN")/guests
-  [ -f "$GUESTS/idle.elf" ] || GUESTS=$ROOT/build/guests
+for BIN in "${DAEMON_BINS[@]}"; do
+  use_build || continue
   SOCK=$TMP/$tag/disco.sock
-  STATE=$TMP/$tag/state
   mkdir -p "$TMP/$tag"
-  : > "$TMP/daemon.err"
   # Stopped VMs need a kernel file only to exist; running ones need a test
   # kernel from tests/guests.
   KERNEL=$TMP/$tag/kernel
@@ -152,8 +114,6 @@ for BIN in "$ROOT/build/disco" "$ROOT/build-san/disco"; do
     fail destroy-removes-state "$(cat "$TMP/err"); $(ls "$STATE/vms" 2>&1)"
   stop_daemon TERM
   [ "$DRC" = 0 ] || fail final-sigterm "exit status $DRC"
-  if grep -qE 'ERROR: (Address|Leak|Undefined)Sanitizer|runtime error:' "$TMP/daemon.err"; then
-    fail sanitizers "$(grep -m1 -E 'Sanitizer|runtime error' "$TMP/daemon.err")"
-  fi
+  check_sanitizers
 done
 [ $FAILS = 0 ]

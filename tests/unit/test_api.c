@@ -121,6 +121,38 @@ static struct disco_host *host_open(const char *dir, unsigned workers)
     return h;
 }
 
+/* A test's fixture: a temp state dir and a host on it. fx_open returns the
+ * host, or NULL (a failed CHECK) with the dir already removed; fx_host opens
+ * a host again on the same dir (after disco_host_free(f->h)); fx_close frees
+ * the host and removes the dir. */
+struct fx {
+    char *dir;
+    struct disco_host *h;
+};
+
+static struct disco_host *fx_host(struct fx *f, unsigned workers)
+{
+    f->h = host_open(f->dir, workers);
+    CHECK(f->h != NULL);
+    if (!f->h) {
+        tmp_done(f->dir);
+        f->dir = NULL;
+    }
+    return f->h;
+}
+
+static struct disco_host *fx_open(struct fx *f, unsigned workers)
+{
+    f->dir = tmp_state();
+    return fx_host(f, workers);
+}
+
+static void fx_close(struct fx *f)
+{
+    disco_host_free(f->h);
+    tmp_done(f->dir);
+}
+
 static int create(struct disco_host *h, const char *name, const char *kernel, bool autostart)
 {
     struct disco_vm_config c = {.name = name, .kernel = kernel, .mem = 32u << 20,
@@ -129,6 +161,20 @@ static int create(struct disco_host *h, const char *name, const char *kernel, bo
     int rc = disco_create(h, &c, &e);
     if (rc < 0)
         printf("  disco_create %s: %s\n", name, e.msg);
+    return rc;
+}
+
+/* create (the test guest ELF, no autostart) and start NAME: 0, or the
+ * first failing call's error. */
+static int create_start(struct disco_host *h, const char *name, const char *elf)
+{
+    int rc = create(h, name, guest_elf(elf), false);
+    if (rc < 0)
+        return rc;
+    struct disco_err e = {0};
+    rc = disco_start(h, name, &e);
+    if (rc < 0)
+        printf("  disco_start %s: %s\n", name, e.msg);
     return rc;
 }
 
@@ -370,13 +416,10 @@ static void config_roundtrip(void)
 
 static void create_list_destroy(void)
 {
-    char *dir = tmp_state();
-    struct disco_host *h = host_open(dir, 1);
-    CHECK(h != NULL);
-    if (!h) {
-        tmp_done(dir);
+    struct fx fx;
+    struct disco_host *h = fx_open(&fx, 1);
+    if (!h)
         return;
-    }
     struct disco_err e = {0};
     CHECK_EQ(create(h, "charlie", "/nonexistent/k", false), 0);
     CHECK_EQ(create(h, "alpha", "/nonexistent/k", false), 0);
@@ -424,7 +467,7 @@ static void create_list_destroy(void)
 
     /* The config is on disk and parses back. */
     char path[PATH_MAX];
-    snprintf(path, sizeof path, "%s/vms/alpha/config.json", dir);
+    snprintf(path, sizeof path, "%s/vms/alpha/config.json", fx.dir);
     void *st = NULL;
     CHECK_EQ(disco_vm_config_load(path, &c, &st, &e), 0);
     CHECK(c.name && !strcmp(c.name, "alpha"));
@@ -447,27 +490,23 @@ static void create_list_destroy(void)
     CHECK_EQ(disco_destroy(h, "alpha", &e), 0);
     CHECK_EQ(disco_destroy(h, "alpha", &e), -ENOENT);
     CHECK_EQ(disco_info(h, "alpha", &(struct disco_info){0}, &e), -ENOENT);
-    snprintf(path, sizeof path, "%s/vms/alpha", dir);
+    snprintf(path, sizeof path, "%s/vms/alpha", fx.dir);
     CHECK(access(path, F_OK) < 0);
-    snprintf(path, sizeof path, "%s/vms", dir);
+    snprintf(path, sizeof path, "%s/vms", fx.dir);
     CHECK_EQ(count_dir(path), 2);
     /* The name is free again. */
     CHECK_EQ(create(h, "alpha", "/k", false), 0);
-    disco_host_free(h);
-    tmp_done(dir);
+    fx_close(&fx);
 }
 
 /* ---- persistence ----------------------------------------------------------------- */
 
 static void persistence(void)
 {
-    char *dir = tmp_state();
-    struct disco_host *h = host_open(dir, 2);
-    CHECK(h != NULL);
-    if (!h) {
-        tmp_done(dir);
+    struct fx fx;
+    struct disco_host *h = fx_open(&fx, 2);
+    if (!h)
         return;
-    }
     struct disco_err e = {0};
     CHECK_EQ(create(h, "plain", guest_elf("idle"), false), 0);
     CHECK_EQ(create(h, "auto", guest_elf("idle"), true), 0);
@@ -477,24 +516,21 @@ static void persistence(void)
     CHECK(disco_host_warnings(h) == NULL);
 
     /* A second host on the same directory is refused. */
-    struct disco_host_config hc = {.state_dir = dir, .workers = 1};
+    struct disco_host_config hc = {.state_dir = fx.dir, .workers = 1};
     CHECK(disco_host_new(&hc, &e) == NULL);
     CHECK_EQ(e.code, -EBUSY);
     disco_host_free(h);
 
     /* Corrupt one config. */
     char path[PATH_MAX];
-    snprintf(path, sizeof path, "%s/vms/broken/config.json", dir);
+    snprintf(path, sizeof path, "%s/vms/broken/config.json", fx.dir);
     FILE *f = fopen(path, "w");
     fputs("{\"name\": \"broken\", \"cpus\": ", f);
     fclose(f);
 
-    h = host_open(dir, 2);
-    CHECK(h != NULL);
-    if (!h) {
-        tmp_done(dir);
+    h = fx_host(&fx, 2);
+    if (!h)
         return;
-    }
     struct disco_info *list;
     size_t n;
     CHECK_EQ(disco_list(h, &list, &n, &e), 0);
@@ -514,8 +550,7 @@ static void persistence(void)
     CHECK_EQ(disco_create(h, &bc, &e), -EEXIST);
     CHECK(strstr(e.msg, "not loaded"));
     CHECK(log_has(h, "auto", "idle: up", 5000));
-    disco_host_free(h);
-    tmp_done(dir);
+    fx_close(&fx);
 }
 
 /* ---- states ---------------------------------------------------------------------- */
@@ -545,13 +580,10 @@ static void *bg_shutdown_fn(void *arg)
 
 static void every_state(void)
 {
-    char *dir = tmp_state();
-    struct disco_host *h = host_open(dir, 2);
-    CHECK(h != NULL);
-    if (!h) {
-        tmp_done(dir);
+    struct fx fx;
+    struct disco_host *h = fx_open(&fx, 2);
+    if (!h)
         return;
-    }
     struct disco_err e = {0};
     bool forced;
     struct disco_stats st;
@@ -648,21 +680,17 @@ static void every_state(void)
 
     CHECK_EQ(disco_destroy(h, "vm1", &e), 0);
     watch_free(w);
-    disco_host_free(h);
-    tmp_done(dir);
+    fx_close(&fx);
 }
 
 /* ---- guests stopping by themselves ---------------------------------------------- */
 
 static void self_stop(const char *elf, const char *line, const char *last_exit)
 {
-    char *dir = tmp_state();
-    struct disco_host *h = host_open(dir, 1);
-    CHECK(h != NULL);
-    if (!h) {
-        tmp_done(dir);
+    struct fx fx;
+    struct disco_host *h = fx_open(&fx, 1);
+    if (!h)
         return;
-    }
     struct disco_err e = {0};
     CHECK_EQ(create(h, "g", guest_elf(elf), false), 0);
     for (int run = 0; run < 2; run++) {   /* and it can be started again */
@@ -681,8 +709,7 @@ static void self_stop(const char *elf, const char *line, const char *last_exit)
     CHECK(s && strstr(s, line) && strstr(strstr(s, line) + 1, line));
     free(s);
     free(path);
-    disco_host_free(h);
-    tmp_done(dir);
+    fx_close(&fx);
 }
 
 static void poweroff_by_itself(void)
@@ -699,17 +726,13 @@ static void fail_by_itself(void)
 
 static void pause_resume_spin(void)
 {
-    char *dir = tmp_state();
-    struct disco_host *h = host_open(dir, 2);
-    CHECK(h != NULL);
-    if (!h) {
-        tmp_done(dir);
+    struct fx fx;
+    struct disco_host *h = fx_open(&fx, 2);
+    if (!h)
         return;
-    }
     struct disco_err e = {0};
     struct disco_stats a, b, c;
-    CHECK_EQ(create(h, "s", guest_elf("spin"), false), 0);
-    CHECK_EQ(disco_start(h, "s", &e), 0);
+    CHECK_EQ(create_start(h, "s", "spin"), 0);
     sleep_ms(200);
     CHECK_EQ(disco_pause(h, "s", &e), 0);
     CHECK_EQ(disco_stats(h, "s", &a, &e), 0);
@@ -728,24 +751,19 @@ static void pause_resume_spin(void)
     CHECK(c.cpu_ns > b.cpu_ns && c.instret > b.instret);
     CHECK(c.uptime_ns >= 500000000ull);
     CHECK_EQ(disco_stop(h, "s", &e), 0);
-    disco_host_free(h);
-    tmp_done(dir);
+    fx_close(&fx);
 }
 
 /* ---- consoles --------------------------------------------------------------------- */
 
 static void console_replay_watch(void)
 {
-    char *dir = tmp_state();
-    struct disco_host *h = host_open(dir, 1);
-    CHECK(h != NULL);
-    if (!h) {
-        tmp_done(dir);
+    struct fx fx;
+    struct disco_host *h = fx_open(&fx, 1);
+    if (!h)
         return;
-    }
     struct disco_err e = {0};
-    CHECK_EQ(create(h, "i", guest_elf("idle"), false), 0);
-    CHECK_EQ(disco_start(h, "i", &e), 0);
+    CHECK_EQ(create_start(h, "i", "idle"), 0);
     struct watch *w1 = watch_new(), *w2 = watch_new();
     bool wr = true;
     /* Attached at once: sees the line live or in the replay. */
@@ -791,22 +809,17 @@ static void console_replay_watch(void)
     disco_console_detach(c1);
     watch_free(w1);
     watch_free(w2);
-    disco_host_free(h);
-    tmp_done(dir);
+    fx_close(&fx);
 }
 
 static void console_echo(void)
 {
-    char *dir = tmp_state();
-    struct disco_host *h = host_open(dir, 1);
-    CHECK(h != NULL);
-    if (!h) {
-        tmp_done(dir);
+    struct fx fx;
+    struct disco_host *h = fx_open(&fx, 1);
+    if (!h)
         return;
-    }
     struct disco_err e = {0};
-    CHECK_EQ(create(h, "e", guest_elf("echo"), false), 0);
-    CHECK_EQ(disco_start(h, "e", &e), 0);
+    CHECK_EQ(create_start(h, "e", "echo"), 0);
     struct watch *w = watch_new();
     bool wr = false;
     struct disco_console *c = disco_console_attach(h, "e", &w_ops, w, true, &wr, &e);
@@ -819,8 +832,7 @@ static void console_echo(void)
     disco_console_detach(c);
     CHECK_EQ(disco_stop(h, "e", &e), 0);
     watch_free(w);
-    disco_host_free(h);
-    tmp_done(dir);
+    fx_close(&fx);
 }
 
 /* The log rotates at 1 MiB (driven through the hub directly: a guest
@@ -855,16 +867,12 @@ static void console_log_rotation(void)
 
 static void shutdown_no_agent(void)
 {
-    char *dir = tmp_state();
-    struct disco_host *h = host_open(dir, 1);
-    CHECK(h != NULL);
-    if (!h) {
-        tmp_done(dir);
+    struct fx fx;
+    struct disco_host *h = fx_open(&fx, 1);
+    if (!h)
         return;
-    }
     struct disco_err e = {0};
-    CHECK_EQ(create(h, "i", guest_elf("idle"), false), 0);
-    CHECK_EQ(disco_start(h, "i", &e), 0);
+    CHECK_EQ(create_start(h, "i", "idle"), 0);
     bool forced = false;
     uint64_t t0 = now_ms();
     CHECK_EQ(disco_shutdown(h, "i", 200, &forced, &e), 0);
@@ -877,15 +885,13 @@ static void shutdown_no_agent(void)
     CHECK(!strcmp(info.last_exit, "stopped (shutdown timed out)"));
 
     /* A guest that powers off by itself during the wait is not forced. */
-    CHECK_EQ(create(h, "p", guest_elf("poweroff"), false), 0);
-    CHECK_EQ(disco_start(h, "p", &e), 0);
+    CHECK_EQ(create_start(h, "p", "poweroff"), 0);
     int rc = disco_shutdown(h, "p", 3000, &forced, &e);
     /* It may already be gone before shutdown looks (-EBUSY: stopped). */
     CHECK(rc == 0 || rc == -EBUSY);
     CHECK(!forced);
     CHECK(wait_state(h, "p", DISCO_STOPPED, 3000));
-    disco_host_free(h);
-    tmp_done(dir);
+    fx_close(&fx);
 }
 
 /* A huge timeout means "a very long time", not a wrapped-around deadline
@@ -907,17 +913,13 @@ static void *bg_wait_fn(void *arg)
 
 static void huge_timeouts(void)
 {
-    char *dir = tmp_state();
-    struct disco_host *h = host_open(dir, 1);
-    CHECK(h != NULL);
-    if (!h) {
-        tmp_done(dir);
+    struct fx fx;
+    struct disco_host *h = fx_open(&fx, 1);
+    if (!h)
         return;
-    }
     const uint64_t huge = UINT64_MAX / 1000000u + 1;
     struct disco_err e = {0};
-    CHECK_EQ(create(h, "i", guest_elf("idle"), false), 0);   /* no agent */
-    CHECK_EQ(disco_start(h, "i", &e), 0);
+    CHECK_EQ(create_start(h, "i", "idle"), 0);   /* no agent */
     struct bg_wait w = {.h = h, .timeout_ms = huge};
     pthread_t t;
     CHECK_EQ(pthread_create(&t, NULL, bg_wait_fn, &w), 0);
@@ -937,28 +939,23 @@ static void huge_timeouts(void)
     CHECK_EQ(b.rc, 0);
     CHECK(!b.forced);
     CHECK_EQ(state_of(h, "i"), DISCO_STOPPED);
-    disco_host_free(h);
-    tmp_done(dir);
+    fx_close(&fx);
 }
 
 /* ---- several guests, and cycles without leaks --------------------------------------- */
 
 static void several_guests(void)
 {
-    char *dir = tmp_state();
-    struct disco_host *h = host_open(dir, 2);
-    CHECK(h != NULL);
-    if (!h) {
-        tmp_done(dir);
+    struct fx fx;
+    struct disco_host *h = fx_open(&fx, 2);
+    if (!h)
         return;
-    }
     struct disco_err e = {0};
     const char *kinds[] = {"spin", "spin", "spin_irqoff", "idle", "echo", "idle"};
     char names[6][16];
     for (int i = 0; i < 6; i++) {
         snprintf(names[i], sizeof names[i], "g%d", i);
-        CHECK_EQ(create(h, names[i], guest_elf(kinds[i]), false), 0);
-        CHECK_EQ(disco_start(h, names[i], &e), 0);
+        CHECK_EQ(create_start(h, names[i], kinds[i]), 0);
     }
     CHECK(log_has(h, "g3", "idle: up", 5000));
     CHECK(log_has(h, "g4", "echo: up", 5000));
@@ -984,20 +981,16 @@ static void several_guests(void)
     watch_free(w);
     for (int i = 0; i < 3; i++)
         CHECK_EQ(disco_stop(h, names[i], &e), 0);
-    disco_host_free(h);   /* stops the other three */
-    tmp_done(dir);
+    fx_close(&fx);   /* stops the other three */
 }
 
 static void cycles_no_leaks(void)
 {
     int tasks0 = count_dir("/proc/self/task"), fds0 = count_dir("/proc/self/fd");
-    char *dir = tmp_state();
-    struct disco_host *h = host_open(dir, 2);
-    CHECK(h != NULL);
-    if (!h) {
-        tmp_done(dir);
+    struct fx fx;
+    struct disco_host *h = fx_open(&fx, 2);
+    if (!h)
         return;
-    }
     int tasks1 = count_dir("/proc/self/task"), fds1 = count_dir("/proc/self/fd");
     struct disco_err e = {0};
     const char *kinds[] = {"idle", "spin", "poweroff", "echo"};
@@ -1021,10 +1014,9 @@ static void cycles_no_leaks(void)
     }
     CHECK_EQ(count_dir("/proc/self/task"), tasks1);
     CHECK_EQ(count_dir("/proc/self/fd"), fds1);
-    disco_host_free(h);
+    fx_close(&fx);
     CHECK_EQ(count_dir("/proc/self/task"), tasks0);
     CHECK_EQ(count_dir("/proc/self/fd"), fds0);
-    tmp_done(dir);
 }
 
 /* Many threads doing everything to two names at once: no deadlock, no
@@ -1087,13 +1079,10 @@ static void *chaos_fn(void *arg)
 
 static void concurrent_ops(void)
 {
-    char *dir = tmp_state();
-    struct disco_host *h = host_open(dir, 2);
-    CHECK(h != NULL);
-    if (!h) {
-        tmp_done(dir);
+    struct fx fx;
+    struct disco_host *h = fx_open(&fx, 2);
+    if (!h)
         return;
-    }
     struct chaos cs[4];
     pthread_t t[4];
     for (int i = 0; i < 4; i++) {
@@ -1104,8 +1093,7 @@ static void concurrent_ops(void)
         pthread_join(t[i], NULL);
         CHECK_EQ(cs[i].bad, 0);
     }
-    disco_host_free(h);   /* whatever is still running */
-    tmp_done(dir);
+    fx_close(&fx);   /* whatever is still running */
 }
 
 /* ---- with the default guest and its agent (optional) -------------------------------- */
@@ -1123,13 +1111,10 @@ static void agent_guest(void)
 {
     char kernel[PATH_MAX], initrd[PATH_MAX];
     default_guest(kernel, initrd, sizeof kernel);
-    char *dir = tmp_state();
-    struct disco_host *h = host_open(dir, 2);
-    CHECK(h != NULL);
-    if (!h) {
-        tmp_done(dir);
+    struct fx fx;
+    struct disco_host *h = fx_open(&fx, 2);
+    if (!h)
         return;
-    }
     struct disco_err e = {0};
     struct disco_vm_config c = {.name = "linux", .kernel = kernel, .initrd = initrd,
                                 .mem = 128u << 20};
@@ -1192,8 +1177,7 @@ static void agent_guest(void)
     CHECK_EQ(disco_info(h, "linux", &info, &e), 0);
     CHECK_EQ(info.state, DISCO_STOPPED);
     CHECK(!strcmp(info.last_exit, "powered off"));
-    disco_host_free(h);
-    tmp_done(dir);
+    fx_close(&fx);
 }
 
 int main(void)
