@@ -31,7 +31,7 @@
 #include "disco_err.h"
 
 #define DISCO_NAME_MAX 63            /* [A-Za-z0-9][A-Za-z0-9_.-]* */
-#define DISCO_MAX_DISKS 6
+#define DISCO_MAX_DISKS 5
 #define DISCO_MAX_CPUS 32
 #define DISCO_DEFAULT_SHUTDOWN_MS 30000u
 
@@ -111,6 +111,12 @@ int disco_reboot(struct disco_host *h, const char *name, bool force, uint64_t ti
 int disco_pause(struct disco_host *h, const char *name, struct disco_err *err);
 int disco_resume(struct disco_host *h, const char *name, struct disco_err *err);
 
+/* Balloon a RUNNING guest down to guest_mem bytes (its balloon takes the
+ * rest and the host gets it back; at least 16 MiB), or back up (guest_mem
+ * >= its configured memory deflates fully). Returns once asked; the guest
+ * inflates in the background (see balloon_actual in disco_stats). */
+int disco_balloon(struct disco_host *h, const char *name, uint64_t guest_mem, struct disco_err *err);
+
 /* Change weight / cap of a guest, in any state (saved; a running guest gets
  * them at its next start for now). DISCO_SCHED_KEEP keeps a value; weight 0
  * means the default (256), cap 0 none. */
@@ -144,6 +150,10 @@ struct disco_stats {
     uint64_t mem_touched;       /* guest RAM backed by host memory */
     bool guest_mem_valid;       /* the agent answered: the fields below are set */
     uint64_t guest_mem_total, guest_mem_free, guest_mem_available, guest_mem_cached;
+    uint64_t mem_resident;      /* guest RAM the host holds now */
+    uint64_t balloon_target;    /* bytes the host asked the guest's balloon to hold */
+    uint64_t balloon_actual;    /* bytes the guest's balloon holds */
+    uint64_t balloon_reported;  /* bytes the guest returned by free page reporting */
     /* Per vCPU, the first `cpus` entries (zero while stopped). */
     struct disco_vcpu_stats {
         uint64_t cpu_ns, instret, slices, wakeups;

@@ -72,7 +72,7 @@ static const char run_usage[] =
     "                  built-in SBI, or by --bios firmware\n"
     "  --initrd FILE   initramfs / initrd\n"
     "  --append STR    kernel command line (default \"" VM_DEFAULT_APPEND "\")\n"
-    "  --disk FILE     raw disk image as virtio-blk (repeatable, up to 6; first is /dev/vda)\n"
+    "  --disk FILE     raw disk image as virtio-blk (repeatable, up to 5; first is /dev/vda)\n"
     "  --bios FILE     M-mode firmware at 0x80000000 (e.g. OpenSBI fw_dynamic.bin); it\n"
     "                  gets a fw_dynamic_info naming the kernel (or --elf) as S-mode payload\n"
     "  --elf FILE      bare-metal RISC-V ELF, run in M-mode (in S-mode under --bios);\n"

@@ -34,6 +34,16 @@ uint64_t pmap_size(const struct pmap *pm);
 /* Pages that have a machine frame (touched at least once). */
 uint64_t pmap_touched_pages(const struct pmap *pm);
 
+/* Pages of guest RAM the host really holds now (mincore on the frames). */
+uint64_t pmap_resident_pages(const struct pmap *pm);
+
+/* Give [gpa, gpa+len) (page-aligned, inside RAM) back to the host: the
+ * frames are released (MADV_DONTNEED) and read as zero afterwards, like
+ * never-touched memory. For pages the guest gave up (balloon, free page
+ * reporting). Calls the write hook (decoded code of those pages is stale).
+ * -EINVAL if the range is not page-aligned RAM. */
+int pmap_discard(struct pmap *pm, uint64_t gpa, uint64_t len);
+
 void pmap_set_write_hook(struct pmap *pm, pmap_write_hook fn, void *ctx);
 
 /* True if [gpa, gpa+len) lies inside RAM (no overflow). */

@@ -44,6 +44,25 @@ struct virtio_mmio *virtio_blk_new(const struct virtio_host *host, const char *p
 /* virtio-rng: entropy from getrandom(2). */
 struct virtio_mmio *virtio_rng_new(const struct virtio_host *host, struct disco_err *err);
 
+/* virtio-balloon (device ID 5): inflate/deflate queues, the statistics
+ * queue, free page reporting, deflate-on-OOM. Pages the guest gives up
+ * (inflate, reported free pages) are released to the host at once
+ * (pmap_discard); the guest may use them again after a deflate (or, with
+ * deflate-on-OOM, when it needs them). */
+struct virtio_mmio *virtio_balloon_new(const struct virtio_host *host, struct disco_err *err);
+/* Ask the guest to hold `pages` 4 KiB pages in its balloon (config
+ * num_pages, with a config-change interrupt). Any thread. */
+void virtio_balloon_set_target(struct virtio_mmio *vm, uint64_t pages);
+struct virtio_balloon_info {
+    uint64_t target_pages;      /* what the host asked */
+    uint64_t actual_pages;      /* what the guest says it holds (config actual) */
+    uint64_t inflated_pages;    /* pages in the balloon as the device counted them */
+    uint64_t reported_pages;    /* free pages reported (and released) so far */
+    bool stats_valid;           /* the guest sent statistics: below */
+    uint64_t stat_free, stat_total, stat_available, stat_caches;   /* bytes */
+};
+void virtio_balloon_info(struct virtio_mmio *vm, struct virtio_balloon_info *info);
+
 /* virtio-console (one port, no multiport for now): output to a sink,
  * input pushed with virtio_console_input. */
 typedef void (*virtio_console_sink)(void *ctx, const uint8_t *buf, size_t len);

@@ -29,7 +29,7 @@
 #define VM_DEFAULT_MEM (256ull << 20)
 #define VM_MIN_MEM (16ull << 20)
 #define VM_MAX_MEM (64ull << 30)
-#define VM_MAX_DISKS 6        /* 8 virtio slots minus console and rng */
+#define VM_MAX_DISKS 5        /* 8 virtio slots minus console, rng and balloon */
 #define VM_DEFAULT_APPEND "console=ttyS0"
 
 /* Where the guest console goes. The VM never touches stdout itself. */
@@ -119,6 +119,10 @@ struct vm_stats {
     uint64_t cpu_ns, run_ns, instret, slices, wakeups, preemptions, parks;
     unsigned weight, cap;
     bool paused;
+    uint64_t mem_resident;      /* guest RAM the host holds now (pmap_resident_pages) */
+    /* Balloon (virtio-balloon; zero without one). */
+    uint64_t balloon_target, balloon_actual;      /* bytes */
+    uint64_t balloon_reported;                    /* bytes returned by free page reporting */
     /* Per vCPU (the first `cpus` entries; zero when not started). */
     struct vm_vcpu_stats {
         uint64_t cpu_ns, instret, slices, wakeups;
@@ -175,6 +179,10 @@ void vm_stats(struct vm *vm, struct vm_stats *st);
 /* Change weight (0: default) and cap (percent of one host CPU, 0: none);
  * applies at once to a started VM. 0, or -EINVAL. */
 int vm_set_sched(struct vm *vm, unsigned weight, unsigned cap);
+/* Balloon: ask the guest to keep `guest_mem` bytes of its RAM (the rest
+ * goes into its balloon and back to the host). guest_mem >= cfg.mem gives
+ * everything back. 0, or -EINVAL (below VM_MIN_MEM), -EPIPE (not running). */
+int vm_balloon(struct vm *vm, uint64_t guest_mem);
 
 /* Parse a memory size: digits with an optional K/M/G suffix (KiB, MiB,
  * GiB; no suffix means MiB, like QEMU's -m). */
