@@ -146,3 +146,48 @@ int pmap_fill(struct pmap *pm, uint64_t gpa, int byte, size_t len)
         pm->hook(pm->hook_ctx, gpa, len);
     return rc;
 }
+
+/* No TLB shootdown is needed here: a page's frame is fixed (frames + idx *
+ * page size) and MADV_DONTNEED keeps the mapping, so host pointers cached
+ * in the harts' soft TLBs stay valid. The page just reads back as zero, and
+ * the host kernel refaults a fresh frame on the next write. Decoded code of
+ * the pages is stale, hence the write hook. */
+int pmap_discard(struct pmap *pm, uint64_t gpa, uint64_t len)
+{
+    if (len == 0 || ((gpa | len) & (PMAP_PAGE_SIZE - 1)) || !pmap_contains(pm, gpa, len))
+        return -EINVAL;
+    uint64_t first = (gpa - pm->base) >> PMAP_PAGE_SHIFT;
+    uint64_t n = len >> PMAP_PAGE_SHIFT;
+    /* Entries go first: a racing pmap_page refaults the page and counts it
+     * touched again, which is what the host will hold after its write. */
+    uint64_t dropped = 0;
+    for (uint64_t i = first; i < first + n; i++)
+        if (atomic_exchange(&pm->entries[i], NULL))
+            dropped++;
+    if (dropped)
+        atomic_fetch_sub(&pm->touched, dropped);
+    /* Cannot fail on a private anonymous mapping we own; if it did, the
+     * pages would merely stay resident. */
+    (void)madvise(pm->frames + (first << PMAP_PAGE_SHIFT), len, MADV_DONTNEED);
+    if (pm->hook)
+        pm->hook(pm->hook_ctx, gpa, len);
+    return 0;
+}
+
+uint64_t pmap_resident_pages(const struct pmap *pm)
+{
+    /* mincore in bounded chunks so a large guest needs no big vector. Note
+     * a page only ever read may map the host's shared zero page and still
+     * count as resident here. */
+    unsigned char vec[4096];
+    uint64_t resident = 0;
+    for (uint64_t done = 0; done < pm->npages;) {
+        uint64_t n = pm->npages - done < sizeof vec ? pm->npages - done : sizeof vec;
+        if (mincore(pm->frames + (done << PMAP_PAGE_SHIFT), n << PMAP_PAGE_SHIFT, vec) < 0)
+            return 0;
+        for (uint64_t i = 0; i < n; i++)
+            resident += vec[i] & 1;
+        done += n;
+    }
+    return resident;
+}

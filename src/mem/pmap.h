@@ -34,7 +34,9 @@ uint64_t pmap_size(const struct pmap *pm);
 /* Pages that have a machine frame (touched at least once). */
 uint64_t pmap_touched_pages(const struct pmap *pm);
 
-/* Pages of guest RAM the host really holds now (mincore on the frames). */
+/* Pages of guest RAM the host really holds now (mincore on the frames).
+ * A released page the guest has only read since maps the host's shared
+ * zero page and counts too, though it costs no memory. */
 uint64_t pmap_resident_pages(const struct pmap *pm);
 
 /* Give [gpa, gpa+len) (page-aligned, inside RAM) back to the host: the

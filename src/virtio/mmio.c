@@ -142,6 +142,21 @@ void virtio_mmio_interrupt_used(struct virtio_mmio *vm)
     update_irq(vm);
 }
 
+void virtio_mmio_config_write(struct virtio_mmio *vm, size_t off, const void *buf, size_t len)
+{
+    if (off <= vm->config_len && len <= vm->config_len - off)
+        memcpy(vm->config + off, buf, len);
+}
+
+void virtio_mmio_config_changed(struct virtio_mmio *vm)
+{
+    vm->config_generation++;
+    if (!(vm->status & VIRTIO_STATUS_DRIVER_OK))
+        return;
+    vm->int_status |= VIRTIO_INT_CONFIG;
+    update_irq(vm);
+}
+
 void virtio_mmio_needs_reset(struct virtio_mmio *vm)
 {
     if (vm->status & VIRTIO_STATUS_NEEDS_RESET)
@@ -378,8 +393,16 @@ static int vmmio_write(void *opaque, uint64_t off, unsigned len, uint64_t val)
 {
     struct virtio_mmio *vm = opaque;
     if (off >= REG_CONFIG) {
-        /* No writable config fields are offered by any device here. */
-        return (len == 1 || len == 2 || len == 4 || len == 8) ? 0 : -EINVAL;
+        /* Writable fields are the device's business (virtio-balloon's
+         * `actual`); the others ignore config writes. */
+        if (len != 1 && len != 2 && len != 4 && len != 8)
+            return -EINVAL;
+        if (vm->ops->config_write) {
+            pthread_mutex_lock(&vm->lock);
+            vm->ops->config_write(vm, vm->dev, off - REG_CONFIG, len, val);
+            pthread_mutex_unlock(&vm->lock);
+        }
+        return 0;
     }
     if (len != 4 || (off & 3))
         return -EINVAL;

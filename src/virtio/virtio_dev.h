@@ -51,6 +51,11 @@ struct virtio_dev_ops {
      * QueueNotify write on the hart's thread (slow device work: disk I/O). */
     bool deferred;
     void (*reset)(void *dev);         /* optional: device reset (status 0) */
+    /* Optional: the driver wrote `len` bytes (1/2/4/8) at config offset
+     * `off`. Without it config space is read-only. The device decides what
+     * is writable and stores it with virtio_mmio_config_write. */
+    void (*config_write)(struct virtio_mmio *vm, void *dev, uint64_t off, unsigned len,
+                         uint64_t val);
     void (*destroy)(void *dev);       /* optional: free the device state */
 };
 
@@ -74,6 +79,13 @@ uint64_t virtio_mmio_features(const struct virtio_mmio *vm);
 void virtio_mmio_needs_reset(struct virtio_mmio *vm);
 /* Raise a used-buffer interrupt. */
 void virtio_mmio_interrupt_used(struct virtio_mmio *vm);
+/* Store `len` bytes into the device config space at `off` (ignored if out
+ * of range). Does not notify: see virtio_mmio_config_changed. */
+void virtio_mmio_config_write(struct virtio_mmio *vm, size_t off, const void *buf, size_t len);
+/* The device changed its config: new ConfigGeneration, and a
+ * configuration change interrupt if the driver is live (a driver that is
+ * not yet live reads the config when it gets there). */
+void virtio_mmio_config_changed(struct virtio_mmio *vm);
 
 /* Handle one chain: return the number of bytes written into its
  * device-writable part (the used length), or <0 if the chain is malformed

@@ -71,6 +71,13 @@ struct vm {
     struct board *board;
     struct virtio_mmio *vdev[VIRT_VIRTIO_SLOTS];
     struct virtio_mmio *vcons;
+    struct virtio_mmio *vballoon;
+    /* The balloon target (pages) the host last asked for (ctl). It outlives
+     * a guest reboot: the rebuilt balloon gets it again, because how much
+     * memory the VM may hold is the host's decision, not the guest's; the
+     * rebooted guest inflates back to it once its driver is up. */
+    uint64_t balloon_target;
+    uint64_t balloon_reported_before;         /* reported pages of devices a reset dropped */
     int efd;                                  /* eventfd: wakes the loop for this VM */
     _Atomic int stop;                         /* vm_request_stop */
     _Atomic bool kicked;                      /* efd written, loop not run yet (notify) */
@@ -358,6 +365,7 @@ static void vm_teardown(struct vm *vm)
         vm->vdev[s] = NULL;
     }
     vm->vcons = NULL;
+    vm->vballoon = NULL;
 }
 
 static void rx_posted(void *ctx)
@@ -424,6 +432,13 @@ static int vm_build(struct vm *vm, struct disco_err *err)
     struct virtio_mmio *rng = virtio_rng_new(&hr, err);
     if (!rng || (rc = attach(vm, slot, rng, err)) < 0)
         goto fail;
+    slot--;
+    struct virtio_host hb = {board_pmap(vm->board), board_slot_irq(vm->board, slot)};
+    vm->vballoon = virtio_balloon_new(&hb, err);
+    if (!vm->vballoon || (rc = attach(vm, slot, vm->vballoon, err)) < 0)
+        goto fail;
+    if (vm->balloon_target)
+        virtio_balloon_set_target(vm->vballoon, vm->balloon_target);
 
     struct board_boot boot = {
         .kernel = c->kernel,
@@ -729,6 +744,11 @@ static int vm_reset(struct vm *vm, struct disco_err *err)
     pthread_mutex_lock(&vm->agent_lock);
     bq_clear(&vm->aq);
     pthread_mutex_unlock(&vm->agent_lock);
+    if (vm->vballoon) {
+        struct virtio_balloon_info bi;
+        virtio_balloon_info(vm->vballoon, &bi);
+        vm->balloon_reported_before += bi.reported_pages;
+    }
     vm_teardown(vm);
     vm->resets++;
     int rc = vm_build(vm, err);
@@ -1081,8 +1101,18 @@ void vm_stats(struct vm *vm, struct vm_stats *st)
     st->weight = vm->cfg.weight ? vm->cfg.weight : SCHED_DEFAULT_WEIGHT;
     st->cap = vm->cfg.cap;
     pthread_mutex_lock(&vm->ctl);
-    if (vm->board)
+    if (vm->board) {
         st->mem_touched = pmap_touched_pages(board_pmap(vm->board)) * 4096u;
+        st->mem_resident = pmap_resident_pages(board_pmap(vm->board)) * 4096u;
+    }
+    st->balloon_target = vm->balloon_target * 4096u;
+    st->balloon_reported = vm->balloon_reported_before * 4096u;
+    if (vm->vballoon) {
+        struct virtio_balloon_info bi;
+        virtio_balloon_info(vm->vballoon, &bi);
+        st->balloon_actual = bi.actual_pages * 4096u;
+        st->balloon_reported += bi.reported_pages * 4096u;
+    }
     st->resets = vm->resets;
     if (vm->start_ns)
         st->uptime_ns = (vm->end_ns ? vm->end_ns : evloop_now_ns()) - vm->start_ns;
@@ -1112,6 +1142,22 @@ void vm_stats(struct vm *vm, struct vm_stats *st)
     }
     st->paused = vm->user_paused && vm->state == VM_RUNNING;
     pthread_mutex_unlock(&vm->ctl);
+}
+
+int vm_balloon(struct vm *vm, uint64_t guest_mem)
+{
+    if (guest_mem < VM_MIN_MEM)
+        return -EINVAL;
+    uint64_t pages = guest_mem >= vm->cfg.mem ? 0 : (vm->cfg.mem - guest_mem) >> 12;
+    pthread_mutex_lock(&vm->ctl);
+    int rc = -EPIPE;
+    if (vm->state == VM_RUNNING && vm->vballoon) {
+        vm->balloon_target = pages;
+        virtio_balloon_set_target(vm->vballoon, pages);
+        rc = 0;
+    }
+    pthread_mutex_unlock(&vm->ctl);
+    return rc;
 }
 
 /* vm_run: the foreground run of `disco run` on a private scheduler and
