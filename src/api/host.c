@@ -24,7 +24,11 @@
  *   - shutdown without a ready agent keeps waiting (the guest may still be
  *     booting: the power-off request goes out as soon as the agent says
  *     hello, or the guest may power off by itself) and hard-stops at the
- *     timeout. */
+ *     timeout.
+ *   - The balloon target is not saved: a guest started again after a stop
+ *     has an empty balloon (like QEMU, where it belongs to the running
+ *     device). Across a guest reboot the VM keeps asking for the last
+ *     target, so a rebooted guest inflates again. */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
@@ -889,6 +893,29 @@ int disco_resume(struct disco_host *h, const char *name, struct disco_err *err)
     return rc;
 }
 
+int disco_balloon(struct disco_host *h, const char *name, uint64_t guest_mem,
+                  struct disco_err *err)
+{
+    struct guest *g;
+    int rc = guest_open(h, name, &g, err);
+    if (rc < 0)
+        return rc;
+    if (g->state != DISCO_RUNNING)
+        rc = guest_busy(g, "balloon", err);
+    else if (guest_mem < VM_MIN_MEM)
+        rc = err_set(err, -EINVAL,
+                     "guest '%s': cannot balloon down to %llu bytes (at least %llu MiB)",
+                     g->name, (unsigned long long)guest_mem,
+                     (unsigned long long)(VM_MIN_MEM >> 20));
+    else if ((rc = vm_balloon(g->vm, guest_mem)) == -EPIPE)   /* its run is ending */
+        rc = err_set(err, -EBUSY, "cannot balloon guest '%s': it is stopping", g->name);
+    else if (rc < 0)
+        rc = err_set(err, rc, "guest '%s': balloon to %llu bytes failed", g->name,
+                     (unsigned long long)guest_mem);
+    guest_close(g);
+    return rc;
+}
+
 int disco_set_sched(struct disco_host *h, const char *name, unsigned weight, unsigned cap,
                     struct disco_err *err)
 {
@@ -1013,6 +1040,10 @@ int disco_stats(struct disco_host *h, const char *name, struct disco_stats *st,
         st->parks = vs.parks;
         st->resets = vs.resets;
         st->mem_touched = vs.mem_touched;
+        st->mem_resident = vs.mem_resident;
+        st->balloon_target = vs.balloon_target;
+        st->balloon_actual = vs.balloon_actual;
+        st->balloon_reported = vs.balloon_reported;
         for (unsigned i = 0; i < vs.cpus && i < DISCO_MAX_CPUS; i++)
             st->vcpu[i] = (struct disco_vcpu_stats){
                 .cpu_ns = vs.vcpu[i].cpu_ns,

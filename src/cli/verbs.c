@@ -37,6 +37,7 @@ const char verbs_usage[] =
     "  stats     statistics: stats NAME [--json]\n"
     "  list      list the VMs: list [--json]\n"
     "  set       scheduling: set NAME [--weight N] [--cap PCT]\n"
+    "  balloon   resize a running guest's memory: balloon NAME SIZE (e.g. 128M, 1G)\n"
     "  destroy   remove a stopped VM: destroy NAME [--force]\n"
     "\n"
     "The VM commands talk to the daemon at --socket PATH (default $DISCO_SOCKET, else\n"
@@ -60,6 +61,7 @@ static const struct {
     {"stats", "stats NAME [--json]"},
     {"list", "list [--json]"},
     {"set", "set NAME [--weight N] [--cap PCT]"},
+    {"balloon", "balloon NAME SIZE"},
     {"destroy", "destroy NAME [--force]"},
 };
 
@@ -441,6 +443,32 @@ static int verb_set(int argc, char **argv)
     return simple_call(&a, req);
 }
 
+/* balloon NAME SIZE: the size is checked here (like --mem) so a typo is a
+ * usage error; the daemon gets bytes. */
+static int verb_balloon(int argc, char **argv)
+{
+    struct args a = {0};
+    for (int i = 0; i < argc; i++)
+        common_arg(&a, argc, argv, &i);
+    if (a.npos == 0)
+        cli_die_usage(cur_verb, "missing the VM name");
+    if (a.npos == 1)
+        cli_die_usage(cur_verb, "missing the size (e.g. 128M, 1G)");
+    if (a.npos > 2)
+        cli_die_usage(cur_verb, "unexpected argument '%s'", a.pos[2]);
+    uint64_t mem;
+    if (vm_parse_size(a.pos[1], &mem) < 0)
+        cli_die_usage(cur_verb, "'%s' is not a size (examples: 128M, 1G, 512)", a.pos[1]);
+    if (mem < VM_MIN_MEM)
+        cli_die_usage(cur_verb, "%s is too small (at least %llu MiB)", a.pos[1],
+                      (unsigned long long)(VM_MIN_MEM >> 20));
+    if (mem > (uint64_t)INT64_MAX)
+        cli_die_usage(cur_verb, "%s is too large", a.pos[1]);
+    struct json_object *req = request("balloon", a.pos[0]);
+    json_object_object_add(req, "memory", json_object_new_int64((int64_t)mem));
+    return simple_call(&a, req);
+}
+
 static int verb_state(int argc, char **argv)
 {
     struct args a = {0};
@@ -478,7 +506,8 @@ static void print_stats(struct json_object *s)
                 printf("vcpu%-16zu %.2f s, %.0f instructions, %s\n", i, cpu / 1e9, ins,
                        idle ? "idle" : "runnable");
             }
-        else if (is_int && (!strncmp(key, "mem", 3) || !strncmp(key, "guest_mem", 9)))
+        else if (is_int && (!strncmp(key, "mem", 3) || !strncmp(key, "guest_mem", 9) ||
+                            !strncmp(key, "balloon_", 8)))
             printf("%-20s %.1f MiB\n", key, v / 1048576.0);
         else
             printf("%-20s %s\n", key, json_object_is_type(val, json_type_string)
@@ -764,5 +793,7 @@ int verbs_main(const char *verb, int argc, char **argv)
         return verb_report(true, argc, argv);
     if (!strcmp(verb, "set"))
         return verb_set(argc, argv);
+    if (!strcmp(verb, "balloon"))
+        return verb_balloon(argc, argv);
     return -1;
 }

@@ -27,6 +27,7 @@
 
 #include "cli/cli.h"
 #include "disco.h"
+#include "vmm/vm.h"
 
 #define MAX_CLIENTS 128
 #define MAX_LINE (1u << 20)             /* longest request line */
@@ -349,6 +350,30 @@ static struct json_object *op_reboot(struct daemon *d, struct json_object *req, 
     return reply_rc(disco_reboot(d->host, name, force, timeout_ms, &e), &e);
 }
 
+/* `memory`: bytes as an integer, or a size string like --mem ("128M"; a
+ * bare number in a string means MiB). */
+static struct json_object *op_balloon(struct daemon *d, struct json_object *req,
+                                      const char *name)
+{
+    struct json_object *v;
+    uint64_t mem;
+    if (!json_object_object_get_ex(req, "memory", &v) || json_object_is_type(v, json_type_null))
+        return reply_err(EINVAL, "missing field 'memory'");
+    if (json_object_is_type(v, json_type_string)) {
+        const char *str = json_object_get_string(v);
+        if (vm_parse_size(str, &mem) < 0)
+            return reply_err(EINVAL, "bad memory size '%.64s' (e.g. 128M, 1G)", str);
+    } else if (json_object_is_type(v, json_type_int)) {
+        struct json_object *r = NULL;
+        if (!get_uint(req, "memory", 0, UINT64_MAX >> 1, &mem, &r))
+            return r;
+    } else {
+        return reply_err(EINVAL, "field 'memory' must be an integer (bytes) or a size string");
+    }
+    struct disco_err e = {0};
+    return reply_rc(disco_balloon(d->host, name, mem, &e), &e);
+}
+
 static struct json_object *op_set(struct daemon *d, struct json_object *req, const char *name)
 {
     struct json_object *r = NULL;
@@ -429,6 +454,10 @@ static struct json_object *op_stats(struct daemon *d, struct json_object *req, c
     add_u64(s, "resets", st.resets);
     add_u64(s, "mem", st.mem);
     add_u64(s, "mem_touched", st.mem_touched);
+    add_u64(s, "mem_resident", st.mem_resident);
+    add_u64(s, "balloon_target", st.balloon_target);
+    add_u64(s, "balloon_actual", st.balloon_actual);
+    add_u64(s, "balloon_reported", st.balloon_reported);
     if (st.guest_mem_valid) {
         add_u64(s, "guest_mem_total", st.guest_mem_total);
         add_u64(s, "guest_mem_free", st.guest_mem_free);
@@ -518,7 +547,7 @@ static const struct {
     {"resume", op_resume, true},      {"set", op_set, true},
     {"state", op_state, true},        {"list", op_list, false},
     {"stats", op_stats, true},        {"exec", op_exec, true},
-    {"wait_agent", op_wait_agent, true},
+    {"wait_agent", op_wait_agent, true}, {"balloon", op_balloon, true},
     {"console", NULL, true},          /* handled by the connection: it changes mode */
 };
 

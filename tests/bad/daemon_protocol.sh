@@ -151,6 +151,10 @@ for BIN in "${DAEMON_BINS[@]}"; do
   cli cli-shutdown-bad-timeout 2 shutdown vm1 --timeout -1 --socket "$SOCK"
   cli cli-create-bad-cpus 2 create vm1 --cpus 0 --kernel /dev/null --socket "$SOCK"
   cli cli-create-bad-mem 2 create vm1 --mem 1X --kernel /dev/null --socket "$SOCK"
+  cli cli-balloon-no-size 2 balloon vm1 --socket "$SOCK"
+  cli cli-balloon-bad-size 2 balloon vm1 12X --socket "$SOCK"
+  CLI_MSG="too small" cli cli-balloon-too-small 2 balloon vm1 8M --socket "$SOCK"
+  cli cli-balloon-extra-arg 2 balloon vm1 64M 32M --socket "$SOCK"
   cli cli-socket-no-value 2 list --socket
   cli cli-daemon-bad-workers 2 daemon --workers many --socket "$SOCK"
   cli cli-daemon-unknown-option 2 daemon --frobnicate
@@ -224,6 +228,18 @@ for BIN in "${DAEMON_BINS[@]}"; do
   expect unknown-vm-exec ENOENT '{"op":"exec","name":"nosuchvm","argv":["true"]}'
   expect unknown-vm-set ENOENT '{"op":"set","name":"nosuchvm","weight":10}'
   expect unknown-vm-console ENOENT '{"op":"console","name":"nosuchvm"}'
+  expect unknown-vm-balloon ENOENT '{"op":"balloon","name":"nosuchvm","memory":"64M"}'
+  expect balloon-no-name EINVAL '{"op":"balloon","memory":"64M"}'
+  expect balloon-no-memory EINVAL '{"op":"balloon","name":"run1"}'
+  expect balloon-memory-null EINVAL '{"op":"balloon","name":"run1","memory":null}'
+  expect balloon-memory-bool EINVAL '{"op":"balloon","name":"run1","memory":true}'
+  expect balloon-memory-float EINVAL '{"op":"balloon","name":"run1","memory":1.5e7}'
+  expect balloon-memory-array EINVAL '{"op":"balloon","name":"run1","memory":[64]}'
+  expect balloon-memory-negative EINVAL '{"op":"balloon","name":"run1","memory":-1}'
+  expect balloon-bad-size-string EINVAL '{"op":"balloon","name":"run1","memory":"lots"}'
+  expect balloon-bad-size-suffix EINVAL '{"op":"balloon","name":"run1","memory":"64X"}'
+  expect balloon-empty-size EINVAL '{"op":"balloon","name":"run1","memory":""}'
+  expect balloon-size-overflow EINVAL '{"op":"balloon","name":"run1","memory":"99999999999999G"}'
   if [ $have_guests = 1 ]; then
     expect create-duplicate EEXIST "{\"op\":\"create\",\"config\":{\"name\":\"run1\",\"kernel\":\"$GUESTS/idle.elf\"}}"
     expect start-running EBUSY '{"op":"start","name":"run1"}'
@@ -236,6 +252,27 @@ for BIN in "${DAEMON_BINS[@]}"; do
     expect wait-agent-stopped EBUSY '{"op":"wait_agent","name":"stop1","timeout_ms":100}'
     expect wait-agent-timeout ETIMEDOUT '{"op":"wait_agent","name":"run1","timeout_ms":200}'
     expect set-weight-wrong-type EINVAL '{"op":"set","name":"run1","weight":"heavy"}'
+    expect balloon-stopped EBUSY '{"op":"balloon","name":"stop1","memory":"20M"}'
+    expect balloon-too-small EINVAL '{"op":"balloon","name":"run1","memory":"8M"}'
+    expect balloon-too-small-bytes EINVAL '{"op":"balloon","name":"run1","memory":4096}'
+    # The good path (the state list does not change): the target shows in
+    # stats, in bytes, both ways of giving the size.
+    r=$(proto call '{"op":"balloon","name":"run1","memory":"20M"}')
+    s=$(proto call '{"op":"stats","name":"run1"}')
+    if [ "$r" = '{"ok":true}' ] && grep -q '"balloon_target":12582912' <<< "$s" &&
+      grep -q '"mem_resident":' <<< "$s" && grep -q '"balloon_actual":0' <<< "$s" &&
+      grep -q '"balloon_reported":' <<< "$s"; then
+      pass balloon-ok
+    else
+      fail balloon-ok "balloon: $r; stats: ${s:0:400}"
+    fi
+    r=$(proto call '{"op":"balloon","name":"run1","memory":33554432}')
+    s=$(proto call '{"op":"stats","name":"run1"}')
+    if [ "$r" = '{"ok":true}' ] && grep -q '"balloon_target":0' <<< "$s"; then
+      pass balloon-ok-bytes
+    else
+      fail balloon-ok-bytes "balloon: $r; stats: ${s:0:400}"
+    fi
   else
     skip guest-state-checks "no test kernels in $GUESTS (tests/guests)"
   fi
@@ -258,6 +295,7 @@ for BIN in "${DAEMON_BINS[@]}"; do
   if [ $have_guests = 1 ]; then
     cli cli-refused-start-running 1 start run1 --socket "$SOCK"
     cli cli-refused-destroy-running 1 destroy run1 --socket "$SOCK"
+    CLI_MSG="stop1" cli cli-refused-balloon-stopped 1 balloon stop1 20M --socket "$SOCK"
   fi
 
   # SIGTERM: exits 0, removes the socket.
