@@ -240,10 +240,15 @@ static void queue_notify(struct virtio_mmio *vm, unsigned q)
     vm->ops->notify(vm, vm->dev, q);
 }
 
-static void kick_all(struct virtio_mmio *vm)
+/* At DRIVER_OK: look at the queues that already hold chains. Only those:
+ * a deferred device kicked for an empty queue would serve it later, after
+ * the driver may have queued (and still be editing) requests it has not
+ * notified yet. */
+static void kick_queued(struct virtio_mmio *vm)
 {
     for (unsigned q = 0; q < vm->nq; q++)
-        queue_notify(vm, q);
+        if (virtio_mmio_queue_live(vm, q) && virtq_has_avail(&vm->vq[q]))
+            queue_notify(vm, q);
 }
 
 static void write_status(struct virtio_mmio *vm, uint32_t v)
@@ -265,7 +270,7 @@ static void write_status(struct virtio_mmio *vm, uint32_t v)
     /* Chains the driver queued before DRIVER_OK were not processed then;
      * look at every ready queue now. */
     if ((s & VIRTIO_STATUS_DRIVER_OK) && !(old & VIRTIO_STATUS_DRIVER_OK))
-        kick_all(vm);
+        kick_queued(vm);
 }
 
 static void set_half(uint64_t *v, bool high, uint32_t half)

@@ -119,6 +119,12 @@ static int avail_pending(struct virtq *vq, uint16_t *pending)
     return 0;
 }
 
+bool virtq_has_avail(struct virtq *vq)
+{
+    uint16_t n = 0;
+    return avail_pending(vq, &n) < 0 || n > 0;
+}
+
 struct desc {
     uint64_t addr;
     uint32_t len;

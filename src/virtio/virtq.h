@@ -78,6 +78,9 @@ int virtq_enable(struct virtq *vq, bool f_indirect, bool f_event_idx);
 /* Take the next available chain. 1: *ch filled; 0: ring empty; -EIO: the
  * driver broke the ring (bad index, loop, buffer outside RAM, ...). */
 int virtq_pop(struct virtq *vq, struct virtq_chain *ch);
+/* True if the driver has made chains available that were not popped yet
+ * (or the avail ring is unreadable or corrupt, which virtq_pop reports). */
+bool virtq_has_avail(struct virtq *vq);
 
 /* Return a chain to the driver with `len` bytes written into its
  * device-writable part. -EIO if the used ring cannot be written. */

@@ -524,6 +524,15 @@ static void blk_deferred(void)
     CHECK_EQ(b, S_OK);
     ack_irq(&d);
 
+    /* DRIVER_OK with nothing queued kicks nothing: a serve after it would
+     * take chains the driver made available but has not notified yet (and
+     * may still be editing). */
+    wreg(&d, R_STATUS, 0);
+    CHECK(drv_negotiate(&d, F_VERSION_1));
+    CHECK(drv_queue(&d, 0, 128));
+    drv_ok(&d);
+    CHECK_EQ(kicks, 3);
+
     /* A wild descriptor is found (and the device needs reset) only when
      * served, and never touches host memory. */
     put_desc(&d, 0, 0, hdr, 16, D_NEXT, 1);
