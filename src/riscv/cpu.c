@@ -20,6 +20,7 @@
  * in-page forms of finish_decode are not used). */
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 
 #include "riscv/cpu_priv.h"
 
@@ -54,6 +55,49 @@ static void dp_flush_all(struct rv_hart *h)
     rv_tlb_flush_fetch(h);
 }
 
+/* A page from the free list, else carved from the newest chunk (a new one
+ * mmap'd when it is used up). */
+static struct dpage *dp_alloc(struct rv_hart_priv *p)
+{
+    struct dpage *dp = p->dp_free;
+    if (dp) {
+        p->dp_free = dp->hnext;
+        return dp;
+    }
+    struct dp_chunk *c = p->dp_chunks;
+    if (!c || c->used == DP_CHUNK) {
+        void *m = mmap(NULL, DP_CHUNK_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                       -1, 0);
+        if (m == MAP_FAILED)
+            return NULL;
+        /* No transparent huge pages: a used page must cost its own 32 KiB,
+         * not 2 MiB (the chunks of a hart may be merged into one mapping). */
+        (void)madvise(m, DP_CHUNK_BYTES, MADV_NOHUGEPAGE);
+        c = m;
+        c->next = p->dp_chunks;
+        c->used = 0;
+        p->dp_chunks = c;
+    }
+    p->dp_pages++;
+    return &c->page[c->used++];
+}
+
+/* Unmap every chunk: the caller has dropped all references to their pages
+ * (dp_flush_all). Returns the bytes unmapped. */
+static size_t dp_release(struct rv_hart_priv *p)
+{
+    size_t bytes = 0;
+    while (p->dp_chunks) {
+        struct dp_chunk *n = p->dp_chunks->next;
+        munmap(p->dp_chunks, DP_CHUNK_BYTES);
+        bytes += DP_CHUNK_BYTES;
+        p->dp_chunks = n;
+    }
+    p->dp_free = NULL;
+    p->dp_pages = 0;
+    return bytes;
+}
+
 static struct dpage *dp_get(struct rv_hart *h, uint64_t pa, _Atomic uint32_t *w)
 {
     struct rv_hart_priv *p = h->p;
@@ -67,10 +111,8 @@ static struct dpage *dp_get(struct rv_hart *h, uint64_t pa, _Atomic uint32_t *w)
     }
     if (p->dp_count >= DP_MAX)
         dp_flush_all(h);
-    struct dpage *dp = p->dp_free;
-    if (dp)
-        p->dp_free = dp->hnext;
-    else if (!(dp = malloc(sizeof(*dp))))
+    struct dpage *dp = dp_alloc(p);
+    if (!dp)
         return NULL;
     dp->pa = pa;
     dp->genp = w;
@@ -93,6 +135,8 @@ static void serve_flush(struct rv_hart *h)
         rv_tlb_flush_all(h);
     else if (f & FLUSH_WTLB)
         rv_tlb_flush_write(h);
+    if ((f & FLUSH_DPAGES) && !(f & FLUSH_TLB))
+        rv_tlb_flush_fetch(h);
     if (f & FLUSH_ICACHE)
         rv_icache_flush(h);
 }
@@ -1080,11 +1124,7 @@ void rv_hart_free(struct rv_hart *h)
     rv_codemap_remove_hart(h->codemap, h);
     struct rv_hart_priv *p = h->p;
     dp_flush_all(h);
-    while (p->dp_free) {
-        struct dpage *n = p->dp_free->hnext;
-        free(p->dp_free);
-        p->dp_free = n;
-    }
+    dp_release(p);
     free(p);
     free(h);
 }
@@ -1178,4 +1218,25 @@ void rv_hart_flush_tlb(struct rv_hart *h)
 void rv_hart_flush_icache(struct rv_hart *h)
 {
     atomic_fetch_or(&h->flush_request, FLUSH_ICACHE);
+}
+
+size_t rv_hart_trim(struct rv_hart *h)
+{
+    struct rv_hart_priv *p = h->p;
+    if (!p->dp_chunks)
+        return 0;
+    /* dp_flush_all without its rv_tlb_flush_fetch: the TLB may be written
+     * by another thread right now (rv_hart_reset from an HSM hart_start),
+     * so its page pointers are dropped when the hart next runs, before any
+     * fetch (rv_hart_run serves flush_request first). */
+    memset(p->dp_hash, 0, sizeof(p->dp_hash));
+    p->dp_count = 0;
+    size_t bytes = dp_release(p);
+    atomic_fetch_or(&h->flush_request, FLUSH_DPAGES);
+    return bytes;
+}
+
+unsigned rv_hart_decoded_pages(const struct rv_hart *h)
+{
+    return h->p->dp_pages;
 }

@@ -160,6 +160,16 @@ struct dpage {
 #define DP_HASH 1024
 #define DP_MAX 1024              /* decoded pages per hart before a full flush
                                   * (32 KiB each: at most 32 MiB per hart) */
+/* Decoded pages are carved from chunks mmap'd DP_CHUNK pages at a time
+ * (pages of a chunk are only touched, so only resident, once used), and
+ * kept for reuse until rv_hart_trim unmaps every chunk. */
+#define DP_CHUNK 32
+struct dp_chunk {
+    struct dp_chunk *next;
+    unsigned used;               /* pages carved out so far */
+    struct dpage page[];
+};
+#define DP_CHUNK_BYTES (sizeof(struct dp_chunk) + DP_CHUNK * sizeof(struct dpage))
 
 /* ---- software TLB -------------------------------------------------------- */
 #define TLB_BITS 8
@@ -210,7 +220,9 @@ struct rv_hart_priv {
     /* decoded pages */
     struct dpage *dp_hash[DP_HASH];
     struct dpage *dp_free;       /* recycled pages */
-    unsigned dp_count;
+    unsigned dp_count;           /* pages in dp_hash */
+    struct dp_chunk *dp_chunks;  /* where every page lives (mmap'd) */
+    unsigned dp_pages;           /* pages carved from dp_chunks */
     uint32_t epoch;
 
     /* scratch slots for single-stepping an instruction that is not in a
@@ -276,6 +288,9 @@ void rv_codemap_remove_hart(struct rv_codemap *cm, struct rv_hart *h);
 #define FLUSH_TLB 1
 #define FLUSH_ICACHE 2
 #define FLUSH_WTLB 4
+/* private bit: the decoded pages were unmapped (rv_hart_trim): drop the
+ * fetch TLB's pointers to them */
+#define FLUSH_DPAGES 8
 
 /* ---- trap.c ---------------------------------------------------------------- */
 void rv_take_trap(struct rv_hart *h, uint64_t cause, uint64_t tval);

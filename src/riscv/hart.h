@@ -10,6 +10,7 @@
 
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -93,7 +94,7 @@ struct rv_hart {
      * hart services them at its next block boundary (at most ~1024
      * instructions later; a hart that is not running, when it next runs)
      * and then clears the bits, so a requester may wait for them to
-     * clear. Bit 2 is private to riscv/. */
+     * clear. Bits 2 and 3 are private to riscv/. */
     _Atomic int flush_request;  /* bit 0: TLB, bit 1: decode cache */
 
     bool builtin_sbi;          /* ECALL from S-mode goes to bus.sbi_call */
@@ -175,6 +176,22 @@ uint64_t rv_hart_next_timer(struct rv_hart *h);
 void rv_hart_flush_tlb(struct rv_hart *h);
 /* Drop this hart's decoded code (remote fence.i). Thread-safe likewise. */
 void rv_hart_flush_icache(struct rv_hart *h);
+
+/* Give the memory of this hart's decoded-code cache back to the host (an
+ * idle vCPU needs none of it; code is decoded again on demand when it
+ * next runs). Returns the bytes unmapped (0: nothing was held). Call only
+ * while the hart is not inside rv_hart_run and no other thread calls
+ * rv_hart_run or rv_hart_trim for it (the scheduler: a vCPU it is not
+ * running). Safe against what other threads may do to a hart that is not
+ * running: rv_hart_set_irq, rv_hart_flush_tlb / _icache, codemap updates,
+ * and rv_hart_reset / rv_hart_boot_supervisor (HSM hart_start): it touches
+ * only the decoded-page cache and flush_request (atomically); the fetch
+ * TLB's pointers into the freed pages are dropped through flush_request,
+ * which rv_hart_run serves before its first instruction. */
+size_t rv_hart_trim(struct rv_hart *h);
+/* Decoded pages whose memory the hart holds (in use or kept for reuse;
+ * 32 KiB each). Same calling rule as rv_hart_trim. */
+unsigned rv_hart_decoded_pages(const struct rv_hart *h);
 
 /* FP (riscv/fpu.c). Execute one FP computational instruction: opcodes
  * OP-FP (0x53), FMADD (0x43), FMSUB (0x47), FNMSUB (0x4b), FNMADD (0x4f).

@@ -31,7 +31,20 @@
  * lost between rv_hart_run returning WFI and the vCPU going to sleep; and a
  * vCPU only goes to sleep (under the lock) after rv_hart_wakeup_pending said
  * nothing is pending, so an interrupt raised without a wake-up call is not
- * lost either. */
+ * lost either.
+ *
+ * Trimming: a vCPU going to sleep (SLEEPING or BLOCKED) joins the trim
+ * queue, due trim_after_ns later; a constant delay keeps that FIFO sorted
+ * by due time. Waking, pausing or trimming takes it off, so each sleep is
+ * trimmed at most once. A worker at the top of its loop trims a due vCPU
+ * (rv_hart_trim, unmapping up to 32 MiB) without the lock, treating the
+ * trim like a slice: the vCPU is RUNNING (reported as still asleep) with
+ * no worker, off the timer heap and the run queues, and counts in its VM's
+ * nrunning, so sched_vm_pause waits for the trim to end and a wake-up in
+ * the meantime only sets `woken`; retaking the lock, the worker puts it on
+ * a run queue if it was woken, else back to sleep (timer re-armed, wake-ups
+ * pending re-checked). Idle workers wait for the trim queue's head like
+ * for a timer. */
 #define _GNU_SOURCE
 #include "vmm/sched.h"
 
@@ -83,7 +96,13 @@ struct vcpu {
     struct worker *worker;      /* RUNNING on */
     uint64_t slice_start;
     bool active;                /* wanted CPU during this period */
-    uint64_t cpu_ns, run_ns, instret, slices, wakeups, preemptions;
+    uint64_t cpu_ns, run_ns, instret, slices, wakeups, preemptions, trims;
+    /* trim queue (asleep, not trimmed yet): due at trim_at */
+    struct vcpu *tnext, *tprev;
+    bool on_trimq;
+    bool trimming;              /* a worker is inside rv_hart_trim for it */
+    enum sched_vcpu_state trim_state;   /* SLEEPING or BLOCKED: while trimming */
+    uint64_t trim_at;           /* CLOCK_MONOTONIC ns */
     /* lock-free */
     _Atomic int in_guest;       /* inside rv_hart_run */
     _Atomic int fencing;        /* inside sched_fence_wait (an SBI call) */
@@ -122,7 +141,8 @@ struct sched {
     pthread_mutex_t lock;
     pthread_cond_t pause_cv;
     unsigned nworkers, nstarted;
-    uint64_t slice_ns, period_ns, sibling_slice_ns;
+    uint64_t slice_ns, period_ns, sibling_slice_ns, trim_after_ns;
+    unsigned trim_min_pages;
     struct worker *workers;
     struct worker **idle;       /* stack of idle workers */
     unsigned nidle;
@@ -131,6 +151,7 @@ struct sched {
     struct vq rq[NQ];
     struct vcpu **heap;
     size_t heap_n, heap_cap;
+    struct vcpu *trim_head, *trim_tail;   /* trim queue, by trim_at */
     _Atomic uint64_t timer_hint;   /* heap top deadline, UINT64_MAX if none */
     uint64_t next_acct, last_acct;
     /* Thread CPU time and wall time of the slices since the last
@@ -301,6 +322,40 @@ static void heap_remove(struct sched *s, struct vcpu *c)
     update_hint(s);
 }
 
+/* ---- trim queue ------------------------------------------------------------------------ */
+
+static void trimq_add(struct sched *s, struct vcpu *c)
+{
+    if (c->on_trimq || s->trim_after_ns == UINT64_MAX)
+        return;
+    uint64_t now = mono_ns();
+    c->trim_at = now + s->trim_after_ns < now ? UINT64_MAX - 1 : now + s->trim_after_ns;
+    c->on_trimq = true;
+    c->tnext = NULL;
+    c->tprev = s->trim_tail;
+    if (s->trim_tail)
+        s->trim_tail->tnext = c;
+    else
+        s->trim_head = c;
+    s->trim_tail = c;
+}
+
+static void trimq_remove(struct sched *s, struct vcpu *c)
+{
+    if (!c->on_trimq)
+        return;
+    if (c->tprev)
+        c->tprev->tnext = c->tnext;
+    else
+        s->trim_head = c->tnext;
+    if (c->tnext)
+        c->tnext->tprev = c->tprev;
+    else
+        s->trim_tail = c->tprev;
+    c->tnext = c->tprev = NULL;
+    c->on_trimq = false;
+}
+
 /* ---- workers: idle stack, kicks, preemption ---------------------------------------- */
 
 /* Take w off the idle stack, if it is there. Lock held. */
@@ -332,13 +387,15 @@ static bool kick_idle(struct sched *s)
     return true;
 }
 
-/* When the idle workers must wake up next: the earliest timer, and the next
- * accounting period while some VM is parked at its cap. */
+/* When the idle workers must wake up next: the earliest timer, the next
+ * accounting period while some VM is parked at its cap, the next trim. */
 static uint64_t idle_deadline(struct sched *s)
 {
     uint64_t dl = s->heap_n ? s->heap[0]->deadline : UINT64_MAX;
     if (s->nparked && s->next_acct < dl)
         dl = s->next_acct;
+    if (s->trim_head && s->trim_head->trim_at < dl)
+        dl = s->trim_head->trim_at;
     return dl;
 }
 
@@ -422,6 +479,7 @@ static bool sibling_waiting(const struct sched_vm *v)
 static void enqueue(struct sched *s, struct vcpu *c, bool front)
 {
     struct sched_vm *v = c->vm;
+    trimq_remove(s, c);
     c->state = SCHED_VCPU_RUNNABLE;
     c->active = true;
     q_push(v->parked ? &v->parkq : &s->rq[vcpu_class(c)], c, front);
@@ -449,7 +507,8 @@ static void expire_timers(struct sched *s, uint64_t now, bool kick)
     }
 }
 
-static void sleep_vcpu(struct sched *s, struct vcpu *c, bool with_timer)
+/* `trim`: queue it for trimming (not when it was just trimmed). */
+static void sleep_vcpu(struct sched *s, struct vcpu *c, bool with_timer, bool trim)
 {
     struct rv_hart *h = c->hart;
     if (with_timer) {
@@ -468,11 +527,14 @@ static void sleep_vcpu(struct sched *s, struct vcpu *c, bool with_timer)
         if (t != UINT64_MAX && t > rv_clock_now(h->clock)) {
             c->deadline = ticks_to_mono(h->clock, t);
             heap_push(s, c);
-            timers_changed(s);
         }
     } else {
         c->state = SCHED_VCPU_BLOCKED;
     }
+    if (trim)
+        trimq_add(s, c);
+    if (c->heap_idx != NO_HEAP || c->on_trimq)
+        timers_changed(s);
 }
 
 /* ---- credits ------------------------------------------------------------------- */
@@ -593,7 +655,8 @@ static void account(struct sched *s, uint64_t now)
             v->credit = -total;
         for (unsigned i = 0; i < v->n; i++) {
             struct vcpu *c = &v->vcpu[i];
-            c->active = c->state == SCHED_VCPU_RUNNABLE || c->state == SCHED_VCPU_RUNNING;
+            c->active = (c->state == SCHED_VCPU_RUNNABLE || c->state == SCHED_VCPU_RUNNING) &&
+                        !c->trimming;
         }
     }
     /* Re-sort by class, keeping the order within each class. */
@@ -735,8 +798,51 @@ static void end_slice(struct sched *s, struct worker *w, struct vcpu *c, enum sc
     c->yielded = false;
     switch (verdict) {
     case SCHED_RUN: enqueue(s, c, front); break;
-    case SCHED_SLEEP: sleep_vcpu(s, c, true); break;
-    case SCHED_BLOCK: sleep_vcpu(s, c, false); break;
+    case SCHED_SLEEP: sleep_vcpu(s, c, true, true); break;
+    case SCHED_BLOCK: sleep_vcpu(s, c, false, true); break;
+    }
+}
+
+/* Give the decoded-code cache of c (due on the trim queue) back to the host.
+ * Lock held on entry and on return, dropped around rv_hart_trim (see
+ * "Trimming" at the top). */
+static void trim_vcpu(struct sched *s, struct vcpu *c)
+{
+    struct sched_vm *v = c->vm;
+    struct rv_hart *h = c->hart;
+    trimq_remove(s, c);
+    /* Little to give back (an idle guest's small working set, decoded
+     * again after its first trim): keep it, and the wake-ups stay cheap.
+     * The count only changes inside rv_hart_run / rv_hart_trim, and this
+     * vCPU is in neither. */
+    if (rv_hart_decoded_pages(h) < s->trim_min_pages)
+        return;
+    heap_remove(s, c);
+    c->trim_state = c->state;
+    c->state = SCHED_VCPU_RUNNING;
+    c->trimming = true;
+    c->woken = false;
+    v->nrunning++;
+    pthread_mutex_unlock(&s->lock);
+    size_t bytes = rv_hart_trim(h);
+    pthread_mutex_lock(&s->lock);
+    c->trimming = false;
+    v->nrunning--;
+    if (bytes)
+        c->trims++;
+    if (v->paused) {
+        c->state = SCHED_VCPU_PAUSED;
+        c->woken = false;
+        if (!v->nrunning)
+            pthread_cond_broadcast(&s->pause_cv);
+        return;
+    }
+    if (c->woken) {
+        c->woken = false;
+        c->wakeups++;
+        make_runnable(s, c, true, false);   /* the caller picks next */
+    } else {
+        sleep_vcpu(s, c, c->trim_state == SCHED_VCPU_SLEEPING, false);
     }
 }
 
@@ -774,6 +880,10 @@ static void *worker_main(void *arg)
     while (!s->shutdown) {
         uint64_t now = mono_ns();
         expire_timers(s, now, false);
+        if (s->trim_head && s->trim_head->trim_at <= now) {
+            trim_vcpu(s, s->trim_head);
+            continue;
+        }
         if (now >= s->next_acct && (!queues_empty(s) || s->nparked))
             account(s, now);
         struct vcpu *c = pick(s);
@@ -865,6 +975,10 @@ struct sched *sched_new(const struct sched_config *cfg, struct disco_err *err)
         c.sibling_slice_ns = SCHED_DEFAULT_SIBLING_SLICE_NS;
     if (c.sibling_slice_ns > c.slice_ns)
         c.sibling_slice_ns = c.slice_ns;
+    if (!c.trim_after_ns)
+        c.trim_after_ns = SCHED_DEFAULT_TRIM_AFTER_NS;
+    if (!c.trim_min_pages)
+        c.trim_min_pages = SCHED_DEFAULT_TRIM_MIN_PAGES;
     struct sched *s = calloc(1, sizeof *s);
     if (!s) {
         err_set(err, -ENOMEM, "out of memory for the scheduler");
@@ -874,6 +988,8 @@ struct sched *sched_new(const struct sched_config *cfg, struct disco_err *err)
     s->slice_ns = c.slice_ns;
     s->period_ns = c.period_ns;
     s->sibling_slice_ns = c.sibling_slice_ns;
+    s->trim_after_ns = c.trim_after_ns;
+    s->trim_min_pages = c.trim_min_pages;
     s->workers = calloc(c.workers, sizeof *s->workers);
     s->idle = calloc(c.workers, sizeof *s->idle);
     if (!s->workers || !s->idle) {
@@ -1005,9 +1121,19 @@ void sched_vm_pause(struct sched_vm *v)
             struct vcpu *c = &v->vcpu[i];
             switch (c->state) {
             case SCHED_VCPU_RUNNABLE: q_remove(c); c->state = SCHED_VCPU_PAUSED; break;
-            case SCHED_VCPU_SLEEPING: heap_remove(s, c); c->state = SCHED_VCPU_PAUSED; break;
-            case SCHED_VCPU_BLOCKED: c->state = SCHED_VCPU_PAUSED; break;
-            case SCHED_VCPU_RUNNING: preempt(c); break;
+            case SCHED_VCPU_SLEEPING:
+                heap_remove(s, c);
+                trimq_remove(s, c);
+                c->state = SCHED_VCPU_PAUSED;
+                break;
+            case SCHED_VCPU_BLOCKED:
+                trimq_remove(s, c);
+                c->state = SCHED_VCPU_PAUSED;
+                break;
+            case SCHED_VCPU_RUNNING:
+                if (!c->trimming)   /* a trim ends by itself */
+                    preempt(c);
+                break;
             case SCHED_VCPU_PAUSED: break;
             }
             c->woken = false;
@@ -1204,13 +1330,14 @@ void sched_vcpu_stats(struct sched_vm *v, unsigned i, struct sched_vcpu_stats *s
         return;
     pthread_mutex_lock(&v->s->lock);
     const struct vcpu *c = &v->vcpu[i];
-    st->state = c->state;
+    st->state = c->trimming ? c->trim_state : c->state;
     st->cpu_ns = c->cpu_ns;
     st->run_ns = c->run_ns;
     st->instret = c->instret;
     st->slices = c->slices;
     st->wakeups = c->wakeups;
     st->preemptions = c->preemptions;
+    st->trims = c->trims;
     pthread_mutex_unlock(&v->s->lock);
 }
 
@@ -1231,6 +1358,7 @@ void sched_vm_stats(struct sched_vm *v, struct sched_vm_stats *st)
         st->slices += c->slices;
         st->wakeups += c->wakeups;
         st->preemptions += c->preemptions;
+        st->trims += c->trims;
     }
     st->credit_ns = v->credit;
     pthread_mutex_unlock(&v->s->lock);

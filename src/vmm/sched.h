@@ -39,7 +39,16 @@
  * (sched_wake) by a running sibling while it waits on a run queue gets the
  * head of the queue and the sibling's worker (directed yield); and while a
  * sibling waits for a worker, slices are short (sibling_slice_ns), so lock
- * holders preempted in the guest soon run again. */
+ * holders preempted in the guest soon run again.
+ *
+ * Idle memory: a vCPU that has slept (SLEEPING or BLOCKED) for trim_after_ns
+ * without a break gets its decoded-code cache (rv_hart_trim, up to 32 MiB
+ * per hart) given back to the host by an otherwise idle worker, once per
+ * sleep, if it holds at least trim_min_pages decoded pages; it decodes
+ * again on demand when it next runs. The threshold is what keeps an idle
+ * Linux guest cheap in CPU too: the first trim drops its boot-time code
+ * (hundreds of pages); what its idle wake-ups decode again is small and
+ * stays. */
 #ifndef DISCO_VMM_SCHED_H
 #define DISCO_VMM_SCHED_H
 
@@ -53,6 +62,11 @@
 #define SCHED_DEFAULT_PERIOD_NS 30000000ull  /* 30 ms, Xen's accounting period */
 #define SCHED_DEFAULT_SIBLING_SLICE_NS 500000ull   /* 0.5 ms, see sibling_slice_ns */
 #define SCHED_DEFAULT_WEIGHT 256u
+/* An idle Linux guest's vCPU wakes about once a second (timers) and runs
+ * for well under a millisecond: trimming sooner would redo its decoding at
+ * nearly every wake-up, later would leave the memory with it for longer. */
+#define SCHED_DEFAULT_TRIM_AFTER_NS 1000000000ull  /* 1 s, see trim_after_ns */
+#define SCHED_DEFAULT_TRIM_MIN_PAGES 64u     /* 2 MiB of decoded code */
 #define SCHED_MAX_WEIGHT 65535u
 #define SCHED_MAX_WORKERS 256u
 #define SCHED_MAX_VCPUS 64u                  /* per VM (fence masks are 64-bit) */
@@ -65,6 +79,13 @@ struct sched_config {
      * because a guest spinning on a lock whose holder is preempted burns
      * its whole slice (no pause-loop exits here); 0: the default. */
     uint64_t sibling_slice_ns;
+    /* A vCPU asleep this long gives its decoded-code cache back to the
+     * host (rv_hart_trim); 0: SCHED_DEFAULT_TRIM_AFTER_NS, UINT64_MAX:
+     * never. */
+    uint64_t trim_after_ns;
+    /* ... but only if it holds at least this many decoded pages (32 KiB
+     * each); 0: SCHED_DEFAULT_TRIM_MIN_PAGES. */
+    unsigned trim_min_pages;
 };
 
 /* What a vCPU does next. */
@@ -114,13 +135,14 @@ struct sched_vcpu_stats {
     uint64_t slices;        /* slices started */
     uint64_t wakeups;       /* sleeping/blocked -> runnable */
     uint64_t preemptions;   /* slices cut short for another vCPU */
+    uint64_t trims;         /* decoded-code caches given back while it slept */
 };
 
 struct sched_vm_stats {
     unsigned nvcpus, weight, cap;
     int64_t credit_ns;      /* current credit (negative: OVER) */
     bool parked;            /* over its cap until the next period */
-    uint64_t cpu_ns, run_ns, instret, slices, wakeups, preemptions;   /* sums */
+    uint64_t cpu_ns, run_ns, instret, slices, wakeups, preemptions, trims;   /* sums */
     uint64_t parks;         /* times it hit its cap */
 };
 

@@ -20,8 +20,8 @@
 
 /* ---- a tiny assembler --------------------------------------------------------- */
 
-enum { ZERO = 0, T0 = 5, T1 = 6, T2 = 7, S0 = 8, S1 = 9, A0 = 10, A1, A2, A3, A4, A5, A6, A7,
-       T3 = 28 };
+enum { ZERO = 0, RA = 1, T0 = 5, T1 = 6, T2 = 7, S0 = 8, S1 = 9, A0 = 10, A1, A2, A3, A4, A5,
+       A6, A7, T3 = 28, T4, T5 };
 
 #define U32(x) ((uint32_t)(x))
 #define enc_i(op, rd, f3, rs1, imm)                                                    \
@@ -37,6 +37,12 @@ enum { ZERO = 0, T0 = 5, T1 = 6, T2 = 7, S0 = 8, S1 = 9, A0 = 10, A1, A2, A3, A4
      U32(rs1) << 15 | U32(f3) << 12 | ((U32(off) >> 1) & 0xf) << 8 |                   \
      ((U32(off) >> 11) & 1) << 7 | 0x63)
 #define ADDI(rd, rs1, imm) enc_i(0x13, rd, 0, rs1, imm)
+#define ANDI(rd, rs1, imm) enc_i(0x13, rd, 7, rs1, imm)
+#define SLLI(rd, rs1, sh) enc_i(0x13, rd, 1, rs1, sh)
+#define ADD(rd, rs1, rs2) (U32(rs2) << 20 | U32(rs1) << 15 | U32(rd) << 7 | 0x33)
+#define JAL(rd, off) enc_j(rd, off)
+#define JALR(rd, rs1, imm) enc_i(0x67, rd, 0, rs1, imm)
+#define BNE(rs1, rs2, off) enc_b(1, rs1, rs2, off)
 #define LD(rd, rs1, imm) enc_i(0x03, rd, 3, rs1, imm)
 #define BEQ(rs1, rs2, off) enc_b(0, rs1, rs2, off)
 #define CSRS(csr, rs1) enc_i(0x73, 0, 2, rs1, csr)
@@ -116,6 +122,47 @@ static const uint32_t p_fence[] = {
     ADDI(T0, T0, 1),
     SD(T0, S1, 0),
     JMP(-36),
+};
+
+/* Code on three pages, checking its own results (for trimming). Page 0:
+ * enable MSIE and MTIE; loop: call page 1 (sum 1..50) and page 2 (check
+ * the sum: rounds at a0, errors at a0 + 8), clear own msip (a2), set
+ * mtimecmp (a3) to *a4 + ((rounds & 7) << 12) ticks (a4: the CLINT's mtime,
+ * or a far-away value in RAM), WFI. */
+static const uint32_t p_trim0[] = {
+    ADDI(T0, ZERO, 0x88),
+    CSRS(CSR_MIE, T0),
+    JAL(RA, 0x1000 - 0x08),   /* 0x08 loop */
+    JAL(RA, 0x2000 - 0x0c),
+    SW(ZERO, A2, 0),
+    LD(T4, A0, 0),
+    ANDI(T4, T4, 7),
+    SLLI(T4, T4, 12),
+    LD(T5, A4, 0),
+    ADD(T5, T5, T4),
+    SD(T5, A3, 0),
+    WFI,
+    JMP(0x08 - 0x30),
+};
+static const uint32_t p_trim1[] = {
+    ADDI(T1, ZERO, 0),
+    ADDI(T2, ZERO, 0),
+    ADDI(T1, T1, 1),          /* 0x08 */
+    ADD(T2, T2, T1),
+    ADDI(T3, ZERO, 50),
+    BNE(T1, T3, -12),
+    JALR(ZERO, RA, 0),
+};
+static const uint32_t p_trim2[] = {
+    ADDI(T3, ZERO, 1275),
+    BEQ(T2, T3, 16),
+    LD(T4, A0, 8),            /* wrong sum: errors++ */
+    ADDI(T4, T4, 1),
+    SD(T4, A0, 8),
+    LD(T4, A0, 0),            /* 0x14: rounds++ */
+    ADDI(T4, T4, 1),
+    SD(T4, A0, 0),
+    JALR(ZERO, RA, 0),
 };
 
 /* ---- test machines -------------------------------------------------------------- */
@@ -254,15 +301,27 @@ static uint64_t counter(struct tvm *t, unsigned i)
     return v;
 }
 
-static struct sched *mksched(unsigned workers)
+static struct sched *mksched_trim_min(unsigned workers, uint64_t trim_after_ns,
+                                     unsigned min_pages)
 {
     struct disco_err err;
     err_clear(&err);
-    struct sched_config c = {.workers = workers};
+    struct sched_config c = {.workers = workers, .trim_after_ns = trim_after_ns,
+                             .trim_min_pages = min_pages};
     struct sched *s = sched_new(&c, &err);
     if (!s)
         printf("sched_new: %s\n", err.msg);
     return s;
+}
+
+static struct sched *mksched_trim(unsigned workers, uint64_t trim_after_ns)
+{
+    return mksched_trim_min(workers, trim_after_ns, 1);
+}
+
+static struct sched *mksched(unsigned workers)
+{
+    return mksched_trim(workers, 0);
 }
 
 /* Wait (bounded) until vCPU i (every vCPU if i < 0) of t is in `state`. */
@@ -617,6 +676,198 @@ out:
     sched_free(s);
 }
 
+/* A one-hart machine running p_trim*; a4 = CLINT mtime if `timer`, else a
+ * RAM word far in the future (the vCPU sleeps until woken). */
+static struct tvm *tvm_trim(bool timer)
+{
+    struct tvm *t = tvm_new(1, p_trim0, sizeof p_trim0 / 4);
+    if (!t)
+        return NULL;
+    pmap_write(board_pmap(t->b), RAM + 0x1000, p_trim1, sizeof p_trim1);
+    pmap_write(board_pmap(t->b), RAM + 0x2000, p_trim2, sizeof p_trim2);
+    uint64_t far = 1ull << 62;
+    pmap_write(board_pmap(t->b), RAM + 0x20000, &far, 8);
+    board_hart(t->b, 0)->x[A4] = timer ? 0x200bff8ull : RAM + 0x20000;
+    return t;
+}
+
+static uint64_t trims_of(struct tvm *t)
+{
+    struct sched_vcpu_stats st;
+    sched_vcpu_stats(t->sv, 0, &st);
+    return st.trims;
+}
+
+static bool wait_trims(struct tvm *t, uint64_t n, uint64_t timeout_ns)
+{
+    uint64_t end = mono_ns() + timeout_ns;
+    while (trims_of(t) < n)
+        if (mono_ns() > end)
+            return false;
+        else
+            sleep_ns(1000000);
+    return true;
+}
+
+static uint64_t rounds_of(struct tvm *t) { return counter(t, 0); }
+static uint64_t errors_of(struct tvm *t)
+{
+    uint64_t v = 0;
+    pmap_read(board_pmap(t->b), RAM + 0x10000 + 8, &v, 8);
+    return v;
+}
+
+static bool wait_rounds(struct tvm *t, uint64_t n, uint64_t timeout_ns)
+{
+    uint64_t end = mono_ns() + timeout_ns;
+    while (rounds_of(t) < n)
+        if (mono_ns() > end)
+            return false;
+        else
+            sleep_ns(1000000);
+    return true;
+}
+
+/* A vCPU that ran code and then sleeps past the trim delay has its
+ * decoded-code cache given back (once per sleep); woken, it decodes again
+ * and runs on correctly. */
+static void sched_trim_idle(void)
+{
+    struct sched *s = mksched_trim(2, 100000000ull);   /* 100 ms */
+    struct tvm *a = tvm_trim(false);
+    CHECK(s && a);
+    if (!s || !a)
+        goto out;
+    struct rv_hart *h = board_hart(a->b, 0);
+    CHECK_EQ(tvm_attach(a, s, 0, 0), 0);
+    sched_vm_resume(a->sv);
+    /* (WFI may return early once at the start: count from the state seen) */
+    CHECK(wait_rounds(a, 1, 2000000000ull));
+    CHECK(wait_trims(a, 1, 5000000000ull));
+    CHECK(wait_state(a, SCHED_VCPU_SLEEPING, 2000000000ull));
+    uint64_t trims = trims_of(a), rounds = rounds_of(a);
+    CHECK_EQ(rv_hart_decoded_pages(h), 0);
+    for (int k = 0; k < 3; k++) {
+        rv_hart_set_irq(h, RV_MIP_MSIP, true);
+        sched_wake(a->sv, 0);
+        CHECK(wait_rounds(a, rounds + 1, 2000000000ull));
+        CHECK(wait_trims(a, trims + 1, 5000000000ull));
+        CHECK(wait_state(a, SCHED_VCPU_SLEEPING, 2000000000ull));
+        CHECK_EQ(rv_hart_decoded_pages(h), 0);
+        trims = trims_of(a);
+        rounds = rounds_of(a);
+    }
+    sleep_ns(300000000ull);   /* three more delays: a sleep is trimmed once */
+    CHECK_EQ(trims_of(a), trims);
+    CHECK_EQ(rounds_of(a), rounds);
+    CHECK(trims >= 4);
+    CHECK_EQ(errors_of(a), 0);
+    struct sched_vm_stats vst;
+    sched_vm_stats(a->sv, &vst);
+    CHECK_EQ(vst.trims, trims);
+    printf("  %llu rounds, %llu trims\n", (unsigned long long)rounds, (unsigned long long)trims);
+    /* Paused soon after a wake-up: the code was decoded again; a paused
+     * vCPU is not trimmed. */
+    rv_hart_set_irq(h, RV_MIP_MSIP, true);
+    sched_wake(a->sv, 0);
+    CHECK(wait_rounds(a, rounds + 1, 2000000000ull));
+    sched_vm_pause(a->sv);
+    uint64_t t5 = trims_of(a);
+    if (t5 == trims)   /* not trimmed before the pause (100 ms): it holds pages */
+        CHECK(rv_hart_decoded_pages(h) > 0);
+    sleep_ns(300000000ull);
+    CHECK_EQ(trims_of(a), t5);
+out:
+    tvm_free(a);
+    sched_free(s);
+}
+
+/* A vCPU holding fewer decoded pages than trim_min_pages keeps them: its
+ * sleeps pass the trim delay without a trim. */
+static void sched_trim_min_pages(void)
+{
+    struct sched *s = mksched_trim_min(2, 50000000ull, 1000);   /* 50 ms, 1000 pages */
+    struct tvm *a = tvm_trim(false);
+    CHECK(s && a);
+    if (!s || !a)
+        goto out;
+    struct rv_hart *h = board_hart(a->b, 0);
+    CHECK_EQ(tvm_attach(a, s, 0, 0), 0);
+    sched_vm_resume(a->sv);
+    CHECK(wait_rounds(a, 1, 2000000000ull));
+    CHECK(wait_state(a, SCHED_VCPU_SLEEPING, 2000000000ull));
+    sleep_ns(300000000ull);   /* six trim delays */
+    CHECK_EQ(trims_of(a), 0);
+    CHECK(rv_hart_decoded_pages(h) > 0);
+    CHECK_EQ(errors_of(a), 0);
+out:
+    tvm_free(a);
+    sched_free(s);
+}
+
+struct hammer {
+    struct tvm *t;
+    _Atomic int stop;
+    uint64_t wakes;
+};
+
+static void *hammer_main(void *arg)
+{
+    struct hammer *hm = arg;
+    struct rv_hart *h = board_hart(hm->t->b, 0);
+    unsigned seed = 12345;
+    while (!atomic_load(&hm->stop)) {
+        rv_hart_set_irq(h, RV_MIP_MSIP, true);
+        sched_wake(hm->t->sv, 0);
+        hm->wakes++;
+        seed = seed * 1103515245u + 12345u;
+        sleep_ns((seed >> 8) % 3000000u);   /* 0..3 ms */
+    }
+    return NULL;
+}
+
+/* Trims racing wake-ups, timers and pauses: the vCPU sleeps 0..3 ms on its
+ * timer, is woken from another thread at random and paused now and then,
+ * with a 1 ms trim delay; its code (three pages, trimmed and decoded again
+ * and again) checks its own results. Meant for the SAN build too. */
+static void sched_trim_race(void)
+{
+    struct sched *s = mksched_trim(2, 1000000ull);   /* 1 ms */
+    struct tvm *a = tvm_trim(true);
+    CHECK(s && a);
+    if (!s || !a)
+        goto out;
+    CHECK_EQ(tvm_attach(a, s, 0, 0), 0);
+    sched_vm_resume(a->sv);
+    struct hammer hm = {.t = a};
+    pthread_t th;
+    CHECK_EQ(pthread_create(&th, NULL, hammer_main, &hm), 0);
+    uint64_t end = mono_ns() + 3000000000ull;
+    unsigned pauses = 0;
+    while (mono_ns() < end) {
+        sleep_ns(20000000ull);
+        sched_vm_pause(a->sv);
+        pauses++;
+        sleep_ns(2000000ull);
+        sched_vm_resume(a->sv);
+    }
+    atomic_store(&hm.stop, 1);
+    pthread_join(th, NULL);
+    uint64_t r = rounds_of(a);
+    CHECK(wait_rounds(a, r + 3, 2000000000ull));   /* still runs on its timer */
+    struct sched_vcpu_stats st;
+    sched_vcpu_stats(a->sv, 0, &st);
+    printf("  %llu rounds, %llu trims, %llu wake-ups sent, %u pauses\n",
+           (unsigned long long)rounds_of(a), (unsigned long long)st.trims,
+           (unsigned long long)hm.wakes, pauses);
+    CHECK(st.trims >= 10);
+    CHECK(rounds_of(a) >= 100);
+    CHECK_EQ(errors_of(a), 0);
+out:
+    tvm_free(a);
+    sched_free(s);
+}
+
 /* Bad parameters are refused with a message. */
 static void sched_bad_params(void)
 {
@@ -644,6 +895,9 @@ int main(void)
     RUN(sched_pause_stops);
     RUN(sched_fence_running);
     RUN(sched_sbi_fences);
+    RUN(sched_trim_idle);
+    RUN(sched_trim_min_pages);
+    RUN(sched_trim_race);
     RUN(sched_idle_cost);
     RUN(sched_cap);
     RUN(sched_weights);
