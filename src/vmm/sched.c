@@ -103,6 +103,7 @@ struct vcpu {
     bool trimming;              /* a worker is inside rv_hart_trim for it */
     enum sched_vcpu_state trim_state;   /* SLEEPING or BLOCKED: while trimming */
     uint64_t trim_at;           /* CLOCK_MONOTONIC ns */
+    uint64_t last_trim;         /* when it was last trimmed, 0: never */
     /* lock-free */
     _Atomic int in_guest;       /* inside rv_hart_run */
     _Atomic int fencing;        /* inside sched_fence_wait (an SBI call) */
@@ -143,6 +144,7 @@ struct sched {
     unsigned nworkers, nstarted;
     uint64_t slice_ns, period_ns, sibling_slice_ns, trim_after_ns;
     unsigned trim_min_pages;
+    uint64_t trim_interval_ns;
     struct worker *workers;
     struct worker **idle;       /* stack of idle workers */
     unsigned nidle;
@@ -815,7 +817,9 @@ static void trim_vcpu(struct sched *s, struct vcpu *c)
      * again after its first trim): keep it, and the wake-ups stay cheap.
      * The count only changes inside rv_hart_run / rv_hart_trim, and this
      * vCPU is in neither. */
-    if (rv_hart_decoded_pages(h) < s->trim_min_pages)
+    uint64_t now = mono_ns();
+    if (rv_hart_decoded_pages(h) < s->trim_min_pages ||
+        (c->last_trim && now - c->last_trim < s->trim_interval_ns))
         return;
     heap_remove(s, c);
     c->trim_state = c->state;
@@ -828,8 +832,10 @@ static void trim_vcpu(struct sched *s, struct vcpu *c)
     pthread_mutex_lock(&s->lock);
     c->trimming = false;
     v->nrunning--;
-    if (bytes)
+    if (bytes) {
         c->trims++;
+        c->last_trim = now;
+    }
     if (v->paused) {
         c->state = SCHED_VCPU_PAUSED;
         c->woken = false;
@@ -979,6 +985,8 @@ struct sched *sched_new(const struct sched_config *cfg, struct disco_err *err)
         c.trim_after_ns = SCHED_DEFAULT_TRIM_AFTER_NS;
     if (!c.trim_min_pages)
         c.trim_min_pages = SCHED_DEFAULT_TRIM_MIN_PAGES;
+    if (!c.trim_interval_ns)
+        c.trim_interval_ns = SCHED_DEFAULT_TRIM_INTERVAL_NS;
     struct sched *s = calloc(1, sizeof *s);
     if (!s) {
         err_set(err, -ENOMEM, "out of memory for the scheduler");
@@ -990,6 +998,7 @@ struct sched *sched_new(const struct sched_config *cfg, struct disco_err *err)
     s->sibling_slice_ns = c.sibling_slice_ns;
     s->trim_after_ns = c.trim_after_ns;
     s->trim_min_pages = c.trim_min_pages;
+    s->trim_interval_ns = c.trim_interval_ns;
     s->workers = calloc(c.workers, sizeof *s->workers);
     s->idle = calloc(c.workers, sizeof *s->idle);
     if (!s->workers || !s->idle) {

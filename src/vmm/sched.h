@@ -44,11 +44,11 @@
  * Idle memory: a vCPU that has slept (SLEEPING or BLOCKED) for trim_after_ns
  * without a break gets its decoded-code cache (rv_hart_trim, up to 32 MiB
  * per hart) given back to the host by an otherwise idle worker, once per
- * sleep, if it holds at least trim_min_pages decoded pages; it decodes
- * again on demand when it next runs. The threshold is what keeps an idle
- * Linux guest cheap in CPU too: the first trim drops its boot-time code
- * (hundreds of pages); what its idle wake-ups decode again is small and
- * stays. */
+ * sleep, if it holds at least trim_min_pages decoded pages and was not
+ * trimmed in the last trim_interval_ns; it decodes again on demand when it
+ * next runs. The first trim drops a guest's boot-time code (hundreds of
+ * pages); what its idle wake-ups decode again is small, and is trimmed
+ * again only now and then, so idle guests stay cheap in CPU too. */
 #ifndef DISCO_VMM_SCHED_H
 #define DISCO_VMM_SCHED_H
 
@@ -67,6 +67,7 @@
  * nearly every wake-up, later would leave the memory with it for longer. */
 #define SCHED_DEFAULT_TRIM_AFTER_NS 1000000000ull  /* 1 s, see trim_after_ns */
 #define SCHED_DEFAULT_TRIM_MIN_PAGES 64u     /* 2 MiB of decoded code */
+#define SCHED_DEFAULT_TRIM_INTERVAL_NS 30000000000ull   /* 30 s, see trim_interval_ns */
 #define SCHED_MAX_WEIGHT 65535u
 #define SCHED_MAX_WORKERS 256u
 #define SCHED_MAX_VCPUS 64u                  /* per VM (fence masks are 64-bit) */
@@ -86,6 +87,11 @@ struct sched_config {
     /* ... but only if it holds at least this many decoded pages (32 KiB
      * each); 0: SCHED_DEFAULT_TRIM_MIN_PAGES. */
     unsigned trim_min_pages;
+    /* ... and at most once per this long per vCPU: an idle Linux guest
+     * decodes its small idle working set again after a trim, and trimming
+     * that at every 1 s sleep would cost more CPU than the memory is
+     * worth; 0: SCHED_DEFAULT_TRIM_INTERVAL_NS. */
+    uint64_t trim_interval_ns;
 };
 
 /* What a vCPU does next. */

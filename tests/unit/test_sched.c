@@ -301,13 +301,13 @@ static uint64_t counter(struct tvm *t, unsigned i)
     return v;
 }
 
-static struct sched *mksched_trim_min(unsigned workers, uint64_t trim_after_ns,
-                                     unsigned min_pages)
+static struct sched *mksched_trim_cfg(unsigned workers, uint64_t trim_after_ns,
+                                     unsigned min_pages, uint64_t interval_ns)
 {
     struct disco_err err;
     err_clear(&err);
     struct sched_config c = {.workers = workers, .trim_after_ns = trim_after_ns,
-                             .trim_min_pages = min_pages};
+                             .trim_min_pages = min_pages, .trim_interval_ns = interval_ns};
     struct sched *s = sched_new(&c, &err);
     if (!s)
         printf("sched_new: %s\n", err.msg);
@@ -316,7 +316,7 @@ static struct sched *mksched_trim_min(unsigned workers, uint64_t trim_after_ns,
 
 static struct sched *mksched_trim(unsigned workers, uint64_t trim_after_ns)
 {
-    return mksched_trim_min(workers, trim_after_ns, 1);
+    return mksched_trim_cfg(workers, trim_after_ns, 1, 1);
 }
 
 static struct sched *mksched(unsigned workers)
@@ -786,7 +786,7 @@ out:
  * sleeps pass the trim delay without a trim. */
 static void sched_trim_min_pages(void)
 {
-    struct sched *s = mksched_trim_min(2, 50000000ull, 1000);   /* 50 ms, 1000 pages */
+    struct sched *s = mksched_trim_cfg(2, 50000000ull, 1000, 1);   /* 50 ms, 1000 pages */
     struct tvm *a = tvm_trim(false);
     CHECK(s && a);
     if (!s || !a)
@@ -798,6 +798,36 @@ static void sched_trim_min_pages(void)
     CHECK(wait_state(a, SCHED_VCPU_SLEEPING, 2000000000ull));
     sleep_ns(300000000ull);   /* six trim delays */
     CHECK_EQ(trims_of(a), 0);
+    CHECK(rv_hart_decoded_pages(h) > 0);
+    CHECK_EQ(errors_of(a), 0);
+out:
+    tvm_free(a);
+    sched_free(s);
+}
+
+/* Once trimmed, a vCPU is not trimmed again within trim_interval_ns, however
+ * often it sleeps past the trim delay. */
+static void sched_trim_interval(void)
+{
+    struct sched *s = mksched_trim_cfg(2, 50000000ull, 1, 60000000000ull);   /* 50 ms; 60 s */
+    struct tvm *a = tvm_trim(false);
+    CHECK(s && a);
+    if (!s || !a)
+        goto out;
+    struct rv_hart *h = board_hart(a->b, 0);
+    CHECK_EQ(tvm_attach(a, s, 0, 0), 0);
+    sched_vm_resume(a->sv);
+    CHECK(wait_rounds(a, 1, 2000000000ull));
+    CHECK(wait_trims(a, 1, 5000000000ull));
+    for (int k = 0; k < 3; k++) {   /* run (decode again), sleep past the delay */
+        uint64_t r = rounds_of(a);
+        rv_hart_set_irq(h, RV_MIP_MSIP, true);
+        sched_wake(a->sv, 0);
+        CHECK(wait_rounds(a, r + 1, 2000000000ull));
+        CHECK(wait_state(a, SCHED_VCPU_SLEEPING, 2000000000ull));
+        sleep_ns(150000000ull);
+    }
+    CHECK_EQ(trims_of(a), 1);
     CHECK(rv_hart_decoded_pages(h) > 0);
     CHECK_EQ(errors_of(a), 0);
 out:
@@ -897,6 +927,7 @@ int main(void)
     RUN(sched_sbi_fences);
     RUN(sched_trim_idle);
     RUN(sched_trim_min_pages);
+    RUN(sched_trim_interval);
     RUN(sched_trim_race);
     RUN(sched_idle_cost);
     RUN(sched_cap);
