@@ -202,31 +202,23 @@ static void blk_destroy(void *dev)
     free(b);
 }
 
-static const struct virtio_dev_ops blk_ops_rw = {
-    .name = "virtio-blk",
-    .device_id = VIRTIO_ID_BLOCK,
-    .num_queues = 1,
-    .queue_max = BLK_QUEUE_MAX,
-    .features = (1ull << VIRTIO_BLK_F_SIZE_MAX) | (1ull << VIRTIO_BLK_F_SEG_MAX) |
-                (1ull << VIRTIO_BLK_F_BLK_SIZE) |
-                (1ull << VIRTIO_BLK_F_FLUSH),
-    .notify = blk_notify,
-    .deferred = true,
-    .destroy = blk_destroy,
-};
+/* The two tables differ only in VIRTIO_BLK_F_RO. */
+#define BLK_OPS(extra_features)                                                       \
+    {                                                                                 \
+        .name = "virtio-blk",                                                         \
+        .device_id = VIRTIO_ID_BLOCK,                                                 \
+        .num_queues = 1,                                                              \
+        .queue_max = BLK_QUEUE_MAX,                                                   \
+        .features = (1ull << VIRTIO_BLK_F_SIZE_MAX) | (1ull << VIRTIO_BLK_F_SEG_MAX) | \
+                    (1ull << VIRTIO_BLK_F_BLK_SIZE) | (1ull << VIRTIO_BLK_F_FLUSH) |  \
+                    (extra_features),                                                 \
+        .notify = blk_notify,                                                         \
+        .deferred = true,                                                             \
+        .destroy = blk_destroy,                                                       \
+    }
 
-static const struct virtio_dev_ops blk_ops_ro = {
-    .name = "virtio-blk",
-    .device_id = VIRTIO_ID_BLOCK,
-    .num_queues = 1,
-    .queue_max = BLK_QUEUE_MAX,
-    .features = (1ull << VIRTIO_BLK_F_SIZE_MAX) | (1ull << VIRTIO_BLK_F_SEG_MAX) |
-                (1ull << VIRTIO_BLK_F_BLK_SIZE) |
-                (1ull << VIRTIO_BLK_F_FLUSH) | (1ull << VIRTIO_BLK_F_RO),
-    .notify = blk_notify,
-    .deferred = true,
-    .destroy = blk_destroy,
-};
+static const struct virtio_dev_ops blk_ops_rw = BLK_OPS(0);
+static const struct virtio_dev_ops blk_ops_ro = BLK_OPS(1ull << VIRTIO_BLK_F_RO);
 
 static void put_le32(uint8_t *p, uint32_t v)
 {
