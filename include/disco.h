@@ -49,6 +49,20 @@ struct disco_host_config {
     const char *state_dir;      /* NULL: $DISCO_STATE_DIR, else /var/lib/disco */
     unsigned workers;           /* vCPU worker threads; 0: one per host CPU */
     uint64_t slice_ns;          /* 0: 10 ms */
+    /* Memory overcommit (docs/MEMORY.md). mem_budget: host memory for all
+     * guests' RAM, bytes (0: 3/4 of the host's physical memory); swap_dir:
+     * where the swap file goes (NULL: state_dir); scan_batch and
+     * scan_interval_ns: sharing scanner rate per VM (0: 512 pages per
+     * 100 ms); scan_cpu_pct: its CPU budget (0: 10 % of one CPU);
+     * idle_tax_pct: the idle-memory tax (used only if idle_tax_set; else
+     * 75). */
+    uint64_t mem_budget;
+    const char *swap_dir;
+    unsigned scan_batch;
+    uint64_t scan_interval_ns;
+    unsigned scan_cpu_pct;
+    unsigned idle_tax_pct;
+    bool idle_tax_set;
 };
 
 /* Open the host: load every saved guest config (all STOPPED, except those
@@ -79,6 +93,14 @@ struct disco_vm_config {
     unsigned weight;            /* 0: 256 */
     unsigned cap;               /* percent of one host CPU; 0: none */
     bool autostart;             /* start when the host is opened */
+    /* Memory: reservation (bytes never reclaimed, 0: none), limit (bytes of
+     * host memory it may hold, 0: mem), shares (0: 10 per MiB), sharing
+     * domain (NULL: shares pages only with itself; VMs naming the same
+     * domain share identical pages with each other). */
+    uint64_t mem_reservation;
+    uint64_t mem_limit;
+    unsigned mem_shares;
+    const char *share_domain;
 };
 
 /* Parse a config (JSON text, see docs/FLEET.md; or a file holding it) into
@@ -154,12 +176,35 @@ struct disco_stats {
     uint64_t balloon_target;    /* bytes the host asked the guest's balloon to hold */
     uint64_t balloon_actual;    /* bytes the guest's balloon holds */
     uint64_t balloon_reported;  /* bytes the guest returned by free page reporting */
+    /* Memory controller (bytes; zero when not running). */
+    uint64_t mem_private;       /* guest RAM in pages of its own */
+    uint64_t mem_shared;        /* guest RAM mapping frames shared by content */
+    uint64_t mem_swapped;       /* guest RAM in disco's swap */
+    uint64_t mem_working_set;   /* estimated by sampling */
+    uint64_t mem_target;        /* what the controller wants it to hold */
+    uint64_t mem_reservation, mem_limit;
+    unsigned mem_shares;
+    uint64_t cow_breaks, merges, swap_ins, swap_outs;   /* cumulative */
     /* Per vCPU, the first `cpus` entries (zero while stopped). */
     struct disco_vcpu_stats {
         uint64_t cpu_ns, instret, slices, wakeups;
         bool idle;              /* asleep in WFI (or stopped): costs no host CPU */
     } vcpu[DISCO_MAX_CPUS];
 };
+/* Host-wide memory: the pool every guest's RAM comes from. */
+struct disco_host_mem_stats {
+    uint64_t budget;            /* bytes */
+    uint64_t used;              /* bytes: private pages + shared frames */
+    uint64_t private_bytes;
+    uint64_t shared_frames_bytes;   /* memory the shared frames take */
+    uint64_t shared_refs_bytes;     /* guest memory mapping them */
+    uint64_t saved;             /* bytes saved by sharing */
+    uint64_t swapped;           /* guest bytes in swap */
+    uint64_t swap_file_bytes;   /* what they take on disk */
+    uint64_t pressure_events;
+};
+void disco_host_mem_stats(struct disco_host *h, struct disco_host_mem_stats *st);
+
 int disco_stats(struct disco_host *h, const char *name, struct disco_stats *st,
                 struct disco_err *err);
 

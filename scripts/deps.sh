@@ -4,7 +4,7 @@
 set -euo pipefail
 PKGS=(
   build-essential make pkg-config
-  libfdt-dev libjson-c-dev
+  libfdt-dev libjson-c-dev libxxhash-dev libzstd-dev
   gcc-riscv64-linux-gnu binutils-riscv64-linux-gnu libc6-dev-riscv64-cross linux-libc-dev-riscv64-cross
   gcc-riscv64-unknown-elf binutils-riscv64-unknown-elf
   linux-source-6.1 bc bison flex libssl-dev libelf-dev cpio xz-utils dpkg-dev

@@ -391,7 +391,7 @@ static int guest_start(struct guest *g, struct disco_err *err)
     pthread_mutex_unlock(&g->vm_lock);
     atomic_fetch_add(&g->refs, 1);   /* the run's, dropped by on_exited */
     struct vm_events evs = {.exited = on_exited, .reset = on_reset, .ctx = g};
-    if ((rc = vm_start(vm, h->sched, h->ev, &evs, &verr)) < 0) {
+    if ((rc = vm_start(vm, h->sched, h->ev, NULL, &evs, &verr)) < 0) {
         pthread_mutex_lock(&g->vm_lock);
         g->vm = NULL;
         pthread_mutex_unlock(&g->vm_lock);

@@ -191,3 +191,25 @@ uint64_t pmap_resident_pages(const struct pmap *pm)
     }
     return resident;
 }
+
+/* ---- STUBS (replaced by the real implementation) ---- */
+int pmap_attach(struct pmap *pm, struct mpool *mp, uint32_t domain, struct disco_err *err)
+{
+    (void)pm; (void)mp; (void)domain; (void)err;
+    return 0;
+}
+struct mpool *pmap_pool(const struct pmap *pm) { (void)pm; return NULL; }
+void pmap_stats(const struct pmap *pm, struct pmap_stats *st)
+{
+    memset(st, 0, sizeof *st);
+    st->pages = pm->npages;
+    st->private_pages = atomic_load(&pm->touched);
+}
+void pmap_set_shootdown_hook(struct pmap *pm, pmap_shootdown_hook fn, void *ctx)
+{
+    (void)pm; (void)fn; (void)ctx;
+}
+unsigned pmap_scan(struct pmap *pm, unsigned max_pages) { (void)pm; (void)max_pages; return 0; }
+int pmap_swap_out(struct pmap *pm, unsigned max_pages) { (void)pm; (void)max_pages; return 0; }
+void pmap_sample_begin(struct pmap *pm, unsigned n, uint64_t seed) { (void)pm; (void)n; (void)seed; }
+unsigned pmap_sample_end(struct pmap *pm) { (void)pm; return 1000; }

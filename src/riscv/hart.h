@@ -23,7 +23,11 @@ struct rv_bus {
      * `pa`, or NULL if `pa` is not RAM (then MMIO is tried). for_write: the
      * caller will write through the pointer (the board may copy-on-write
      * first). The pointer stays valid until the board invalidates the
-     * harts' TLBs (rv_hart_flush_tlb). */
+     * harts' TLBs (rv_hart_flush_tlb). A copy-on-write inside this call
+     * sets FLUSH_TLB in the calling hart's own flush_request too: the CPU
+     * serves it as soon as ram_page returns (before it uses or caches the
+     * pointer), not at the next block boundary, so no TLB entry of its own
+     * still reaches the old frame. */
     uint8_t *(*ram_page)(void *ctx, uint64_t pa, bool for_write);
     /* Device access; len is 1, 2, 4 or 8. Return 0, or <0 for an access
      * fault (the CPU raises load/store access fault with tval = vaddr). */

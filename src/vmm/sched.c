@@ -1372,3 +1372,15 @@ void sched_vm_stats(struct sched_vm *v, struct sched_vm_stats *st)
     st->credit_ns = v->credit;
     pthread_mutex_unlock(&v->s->lock);
 }
+
+/* STUB: replaced by the real implementation. */
+void sched_vm_shootdown(struct sched_vm *v, int bits, bool wait)
+{
+    uint64_t mask = 0;
+    for (unsigned i = 0; i < v->n && i < 64; i++) {
+        atomic_fetch_or(&v->vcpu[i].hart->flush_request, bits);
+        mask |= 1ull << i;
+    }
+    if (wait)
+        sched_fence_wait(v, ~0u, mask, bits);
+}

@@ -195,6 +195,15 @@ void sched_wake(struct sched_vm *v, unsigned i);
  * a slow device access). */
 void sched_fence_wait(struct sched_vm *v, unsigned self, uint64_t mask, int bits);
 
+/* TLB shootdown for the memory layer (copy-on-write): set `bits` in
+ * flush_request of every vCPU of v and return once each of them has served
+ * them or cannot execute another guest instruction before serving them (as
+ * sched_fence_wait, same bound). If the calling thread is a worker running
+ * one of v's vCPUs, that vCPU is not waited for (it serves its own flush
+ * itself, see rv_bus.ram_page). Any thread. wait = false: only set the
+ * bits. */
+void sched_vm_shootdown(struct sched_vm *v, int bits, bool wait);
+
 void sched_vm_stats(struct sched_vm *v, struct sched_vm_stats *st);
 void sched_vcpu_stats(struct sched_vm *v, unsigned i, struct sched_vcpu_stats *st);
 

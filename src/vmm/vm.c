@@ -946,9 +946,10 @@ static void in_timer_fn(void *ctx)
     vm_service(vm);
 }
 
-int vm_start(struct vm *vm, struct sched *s, struct evloop *ev, const struct vm_events *events,
-             struct disco_err *err)
+int vm_start(struct vm *vm, struct sched *s, struct evloop *ev, struct memctl *mc,
+             const struct vm_events *events, struct disco_err *err)
 {
+    (void)mc; /* STUB: wired by the memory controller work */
     pthread_mutex_lock(&vm->ctl);
     if (vm->state != VM_NEW) {
         pthread_mutex_unlock(&vm->ctl);
@@ -1207,7 +1208,7 @@ int vm_run(struct vm *vm, struct vm_exit *ex, struct disco_err *err)
     }
     struct run_result r = {.ev = ev, .ex = ex, .err = err};
     struct vm_events events = {.exited = run_exited, .ctx = &r};
-    if ((rc = vm_start(vm, s, ev, &events, err)) == 0) {
+    if ((rc = vm_start(vm, s, ev, NULL, &events, err)) == 0) {
         while (!r.done) {
             int lrc = evloop_run(ev);
             if (lrc < 0 && !r.done) {

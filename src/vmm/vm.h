@@ -70,6 +70,13 @@ struct vm_config {
      * back into the VM. NULL: the port's output goes to the console. */
     void (*agent_rx)(void *ctx, const uint8_t *buf, size_t len);
     void *agent_ctx;
+    /* Memory (vmm/memctl.h): reservation (bytes never reclaimed, 0: none),
+     * limit (bytes of host memory it may hold, 0: mem), shares (0: 10 per
+     * MiB) and sharing domain (NULL: shares pages only with itself). */
+    uint64_t mem_reservation;
+    uint64_t mem_limit;
+    unsigned mem_shares;
+    const char *share_domain;
 };
 
 enum vm_exit_reason {
@@ -89,6 +96,7 @@ struct vm_exit {
 struct vm;
 struct sched;
 struct evloop;
+struct memctl;
 
 /* How a started VM reports back (vm_start). Called on the loop thread. */
 struct vm_events {
@@ -123,6 +131,13 @@ struct vm_stats {
     /* Balloon (virtio-balloon; zero without one). */
     uint64_t balloon_target, balloon_actual;      /* bytes */
     uint64_t balloon_reported;                    /* bytes returned by free page reporting */
+    /* Memory controller view (zero when not started or without one). */
+    uint64_t mem_private, mem_shared, mem_swapped;   /* bytes of guest RAM in each state */
+    uint64_t mem_working_set;                     /* bytes, estimated by sampling */
+    uint64_t mem_target;                          /* what the controller wants it to hold */
+    uint64_t mem_reservation, mem_limit;          /* bytes (limit: effective, mem if none) */
+    unsigned mem_shares;
+    uint64_t cow_breaks, merges, swap_ins, swap_outs;   /* cumulative */
     /* Per vCPU (the first `cpus` entries; zero when not started). */
     struct vm_vcpu_stats {
         uint64_t cpu_ns, instret, slices, wakeups;
@@ -152,8 +167,12 @@ void vm_request_stop(struct vm *vm);
 /* Start the VM on a shared scheduler and event loop: it begins running at
  * once. Returns <0 (err) if it cannot be registered. A VM is started at
  * most once (after exited, vm_free it and make a new one). */
-int vm_start(struct vm *vm, struct sched *s, struct evloop *ev, const struct vm_events *events,
-             struct disco_err *err);
+/* mc (may be NULL: no sharing, swap or budget for this VM) is the host's
+ * memory controller; the VM is added to it here (memctl_vm_add: errors such
+ * as reservations over the budget fail the start) and removed when it
+ * exits, and re-added with the rebuilt machine on a reset. */
+int vm_start(struct vm *vm, struct sched *s, struct evloop *ev, struct memctl *mc,
+             const struct vm_events *events, struct disco_err *err);
 /* Hard stop, same as vm_request_stop (exited follows on the loop thread). */
 void vm_stop(struct vm *vm);
 /* Pause / resume a started VM: vm_pause returns once no vCPU of it runs.

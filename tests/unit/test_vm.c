@@ -137,7 +137,7 @@ static int tvm_start(struct tvm *t, struct sched *s, struct evloop *ev)
 {
     struct vm_events events = {.exited = t_exited, .reset = t_reset, .ctx = t};
     struct disco_err err = {0};
-    int rc = vm_start(t->vm, s, ev, &events, &err);
+    int rc = vm_start(t->vm, s, ev, NULL, &events, &err);
     if (rc < 0)
         printf("vm_start: %s\n", err.msg);
     return rc;
@@ -227,7 +227,7 @@ static void test_many_vms_exit(void)
             CHECK_EQ(vm_agent_send(t[i].vm, (const uint8_t *)"x", 1), -EPIPE);
             CHECK_EQ(vm_pause(t[i].vm), -EINVAL);
             struct disco_err err = {0};
-            CHECK_EQ(vm_start(t[i].vm, h.s, h.ev, NULL, &err), -EBUSY);
+            CHECK_EQ(vm_start(t[i].vm, h.s, h.ev, NULL, NULL, &err), -EBUSY);
         } else {
             CHECK(t[i].vm == NULL);
         }
