@@ -11,6 +11,7 @@
  *   -ENOENT  no guest of that name       -EEXIST  the name is taken
  *   -EINVAL  bad config or argument      -EBUSY   wrong state for the operation
  *   -ENOTCONN the guest agent is not running   -ETIMEDOUT  it did not answer
+ *   -ENOMEM  memory reservations do not fit the host's memory budget
  *
  * States and the operations they allow (others fail with -EBUSY and change
  * nothing):
@@ -66,7 +67,9 @@ struct disco_host_config {
 };
 
 /* Open the host: load every saved guest config (all STOPPED, except those
- * marked autostart, which are started). */
+ * marked autostart, which are started). An impossible memory budget (below
+ * 64 MiB, above the host's RAM) or other bad memory settings fail it with
+ * -EINVAL naming the value. */
 struct disco_host *disco_host_new(const struct disco_host_config *cfg, struct disco_err *err);
 /* Hard-stop every running guest and free the host (configs stay on disk).
  * No other call may be in progress and every console must be detached. */
@@ -113,11 +116,15 @@ int disco_vm_config_load(const char *path, struct disco_vm_config *cfg, void **s
 /* The config as JSON text (malloc'd), in the same format. */
 char *disco_vm_config_to_json(const struct disco_vm_config *cfg);
 
-/* Define a guest (STOPPED) and save its config. */
+/* Define a guest (STOPPED) and save its config. A mem_reservation larger
+ * than the host's whole memory budget is refused (-ENOMEM); one that only
+ * collides with running guests' reservations is refused by start instead. */
 int disco_create(struct disco_host *h, const struct disco_vm_config *cfg, struct disco_err *err);
 /* Remove a STOPPED guest, its config and its console log. */
 int disco_destroy(struct disco_host *h, const char *name, struct disco_err *err);
 
+/* -ENOMEM if its mem_reservation plus those of the running guests exceed
+ * the host's memory budget. */
 int disco_start(struct disco_host *h, const char *name, struct disco_err *err);
 /* Hard stop (pull the plug). RUNNING, PAUSED or STOPPING -> STOPPED. */
 int disco_stop(struct disco_host *h, const char *name, struct disco_err *err);
@@ -176,7 +183,9 @@ struct disco_stats {
     uint64_t balloon_target;    /* bytes the host asked the guest's balloon to hold */
     uint64_t balloon_actual;    /* bytes the guest's balloon holds */
     uint64_t balloon_reported;  /* bytes the guest returned by free page reporting */
-    /* Memory controller (bytes; zero when not running). */
+    /* Memory controller (bytes; zero when not running, except reservation,
+     * limit and shares: the configured values in every state, the limit
+     * being the configured memory when none is set). */
     uint64_t mem_private;       /* guest RAM in pages of its own */
     uint64_t mem_shared;        /* guest RAM mapping frames shared by content */
     uint64_t mem_swapped;       /* guest RAM in disco's swap */

@@ -101,6 +101,8 @@ int guest_busy(struct guest *g, const char *op, struct disco_err *err);
 /* ---- config helpers (config.c) -------------------------------------------- */
 
 bool config_name_ok(const char *name);
+/* A sharing domain name: the rule of mpool_domain (1..64 of [A-Za-z0-9_.-]). */
+bool config_share_domain_ok(const char *name);
 /* Check a config (names the bad field) and return a normalised deep copy
  * (defaults filled in) whose strings live in one block *storage. */
 int config_normalise(const struct disco_vm_config *in, struct disco_vm_config *out,

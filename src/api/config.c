@@ -16,6 +16,8 @@
 #include <unistd.h>
 
 #include "api/api_priv.h"
+#include "mem/mpool.h"
+#include "vmm/memctl.h"
 #include "vmm/sched.h"
 #include "vmm/vm.h"
 
@@ -23,6 +25,10 @@
 #define PATH_MAX_LEN 4096u
 #define CONFIG_FILE_MAX (1u << 20)
 #define MAX_CAP (100u * SCHED_MAX_WORKERS)   /* what vm_new accepts */
+/* Far above any sensible share count (ESX "high" is 20 per MiB: 1.3 M for
+ * a 64 GiB guest), low enough that the controller's arithmetic on it can
+ * never overflow. */
+#define MAX_MEM_SHARES (1u << 30)
 
 bool config_name_ok(const char *name)
 {
@@ -35,6 +41,58 @@ bool config_name_ok(const char *name)
             return false;
     }
     return true;
+}
+
+/* The rule of mpool_domain (mem/mpool.h): 1..64 of [A-Za-z0-9_.-]. */
+bool config_share_domain_ok(const char *name)
+{
+    size_t len = name ? strlen(name) : 0;
+    if (len < 1 || len > MPOOL_DOMAIN_NAME_MAX)
+        return false;
+    for (const char *p = name; *p; p++) {
+        char c = *p;
+        bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+        if (!alnum && c != '_' && c != '.' && c != '-')
+            return false;
+    }
+    return true;
+}
+
+static unsigned long long mib(uint64_t bytes)
+{
+    return (unsigned long long)(bytes >> 20);
+}
+
+/* reservation <= limit <= memory, limit >= VM_MIN_MEM (0: none / no
+ * limit), whole pages; a valid domain. mem 0 means the default. */
+static int check_mem_values(const struct disco_vm_config *c, struct disco_err *err)
+{
+    uint64_t mem = c->mem ? c->mem : VM_DEFAULT_MEM;
+    if (c->mem_reservation & 0xfff)
+        return err_set(err, -EINVAL, "config: bad 'mem_reservation' %llu bytes (whole 4 KiB "
+                       "pages)", (unsigned long long)c->mem_reservation);
+    if (c->mem_limit & 0xfff)
+        return err_set(err, -EINVAL, "config: bad 'mem_limit' %llu bytes (whole 4 KiB pages)",
+                       (unsigned long long)c->mem_limit);
+    if (c->mem_reservation > mem)
+        return err_set(err, -EINVAL, "config: 'mem_reservation' (%llu MiB) is larger than "
+                       "'memory' (%llu MiB)", mib(c->mem_reservation), mib(mem));
+    if (c->mem_limit > mem)
+        return err_set(err, -EINVAL, "config: 'mem_limit' (%llu MiB) is larger than 'memory' "
+                       "(%llu MiB)", mib(c->mem_limit), mib(mem));
+    if (c->mem_limit && c->mem_limit < VM_MIN_MEM)
+        return err_set(err, -EINVAL, "config: 'mem_limit' (%llu KiB) is below %llu MiB",
+                       (unsigned long long)(c->mem_limit >> 10), mib(VM_MIN_MEM));
+    if (c->mem_limit && c->mem_reservation > c->mem_limit)
+        return err_set(err, -EINVAL, "config: 'mem_reservation' (%llu MiB) is larger than "
+                       "'mem_limit' (%llu MiB)", mib(c->mem_reservation), mib(c->mem_limit));
+    if (c->mem_shares > MAX_MEM_SHARES)
+        return err_set(err, -EINVAL, "config: bad 'mem_shares' %u (1..%u)", c->mem_shares,
+                       MAX_MEM_SHARES);
+    if (c->share_domain && !config_share_domain_ok(c->share_domain))
+        return err_set(err, -EINVAL, "config: bad 'share_domain' '%.80s' (1..%u characters of "
+                       "A-Z a-z 0-9 _ . -)", c->share_domain, MPOOL_DOMAIN_NAME_MAX);
+    return 0;
 }
 
 static int check_path(const char *key, const char *p, struct disco_err *err)
@@ -85,7 +143,7 @@ static int check_values(const struct disco_vm_config *c, struct disco_err *err)
     if (c->cap > MAX_CAP)
         return err_set(err, -EINVAL, "config: bad 'cap' %u (0..%u percent of one host CPU)",
                        c->cap, MAX_CAP);
-    return 0;
+    return check_mem_values(c, err);
 }
 
 /* Deep copy with every string in one malloc'd block (so the caller frees
@@ -93,8 +151,10 @@ static int check_values(const struct disco_vm_config *c, struct disco_err *err)
 static int config_pack(const struct disco_vm_config *in, struct disco_vm_config *out,
                        void **storage, struct disco_err *err)
 {
-    const char *const *strs[] = {&in->name, &in->kernel, &in->initrd, &in->append, &in->bios};
-    const char **dst[] = {&out->name, &out->kernel, &out->initrd, &out->append, &out->bios};
+    const char *const *strs[] = {&in->name,   &in->kernel, &in->initrd,
+                                 &in->append, &in->bios,   &in->share_domain};
+    const char **dst[] = {&out->name,   &out->kernel, &out->initrd,
+                          &out->append, &out->bios,   &out->share_domain};
     const unsigned n = sizeof strs / sizeof strs[0];
     *out = *in;
     size_t total = 1;
@@ -148,6 +208,10 @@ int config_normalise(const struct disco_vm_config *in, struct disco_vm_config *o
         c.append = VM_DEFAULT_APPEND;
     if (!c.weight)
         c.weight = SCHED_DEFAULT_WEIGHT;
+    /* Shares like weight: the effective number is saved (ESX "normal").
+     * The limit stays 0 = none: it then follows 'memory'. */
+    if (!c.mem_shares)
+        c.mem_shares = (unsigned)(MEMCTL_SHARES_PER_MIB * (c.mem >> 20));
     return config_pack(&c, out, storage, err);
 }
 
@@ -192,11 +256,14 @@ static int want_str(const char *key, struct json_object *v, bool nullable, const
     return 0;
 }
 
-static int parse_memory(struct json_object *v, uint64_t *out, struct disco_err *err)
+/* A size: a string like --mem ("512M", "1G"; a bare number is MiB) or an
+ * integer number of MiB. 'memory' must not be 0; the others may (0: none). */
+static int parse_size(const char *key, struct json_object *v, bool zero_ok, uint64_t *out,
+                      struct disco_err *err)
 {
     if (json_object_is_type(v, json_type_int)) {
         uint64_t mib;
-        int rc = want_uint("memory", v, VM_MAX_MEM >> 20, &mib, err);
+        int rc = want_uint(key, v, VM_MAX_MEM >> 20, &mib, err);
         if (rc < 0)
             return rc;
         *out = mib << 20;
@@ -204,14 +271,14 @@ static int parse_memory(struct json_object *v, uint64_t *out, struct disco_err *
         const char *s = json_object_get_string(v);
         if (vm_parse_size(s, out) < 0)
             return err_set(err, -EINVAL,
-                           "config: bad 'memory' '%s' (a size like \"512M\", \"1G\"; a bare "
-                           "number is MiB)", s);
+                           "config: bad '%s' '%.64s' (a size like \"512M\", \"1G\"; a bare "
+                           "number is MiB)", key, s);
     } else {
-        return err_set(err, -EINVAL, "config: 'memory' must be a size string or an integer "
-                       "number of MiB, not %s", jtype(v));
+        return err_set(err, -EINVAL, "config: '%s' must be a size string or an integer "
+                       "number of MiB, not %s", key, jtype(v));
     }
-    if (!*out)
-        return err_set(err, -EINVAL, "config: 'memory' must not be 0");
+    if (!*out && !zero_ok)
+        return err_set(err, -EINVAL, "config: '%s' must not be 0", key);
     return 0;
 }
 
@@ -248,7 +315,17 @@ static int parse_obj(struct json_object *root, struct disco_vm_config *c, struct
                 rc = err_set(err, -EINVAL, "config: bad 'cpus' 0 (1..%u)", VM_MAX_CPUS);
             c->cpus = (unsigned)u;
         } else if (!strcmp(key, "memory")) {
-            rc = parse_memory(v, &c->mem, err);
+            rc = parse_size(key, v, false, &c->mem, err);
+        } else if (!strcmp(key, "mem_reservation")) {
+            rc = parse_size(key, v, true, &c->mem_reservation, err);
+        } else if (!strcmp(key, "mem_limit")) {
+            rc = parse_size(key, v, true, &c->mem_limit, err);
+        } else if (!strcmp(key, "mem_shares")) {
+            if ((rc = want_uint(key, v, MAX_MEM_SHARES, &u, err)) == 0 && u == 0)
+                rc = err_set(err, -EINVAL, "config: bad 'mem_shares' 0 (1..%u)", MAX_MEM_SHARES);
+            c->mem_shares = (unsigned)u;
+        } else if (!strcmp(key, "share_domain")) {
+            rc = want_str(key, v, true, &c->share_domain, err);
         } else if (!strcmp(key, "kernel")) {
             rc = want_str(key, v, false, &c->kernel, err);
         } else if (!strcmp(key, "initrd")) {
@@ -369,6 +446,19 @@ static struct json_object *jstr(const char *s)
     return s ? json_object_new_string(s) : NULL;   /* NULL is JSON null */
 }
 
+/* A size in the syntax --mem takes, in the largest unit that is exact. */
+static struct json_object *jsize(uint64_t bytes)
+{
+    char m[32];
+    if (!(bytes & ((1ull << 30) - 1)) && bytes)
+        snprintf(m, sizeof m, "%lluG", (unsigned long long)(bytes >> 30));
+    else if (!(bytes & ((1ull << 20) - 1)))
+        snprintf(m, sizeof m, "%lluM", (unsigned long long)(bytes >> 20));
+    else
+        snprintf(m, sizeof m, "%lluK", (unsigned long long)(bytes >> 10));
+    return json_object_new_string(m);
+}
+
 static struct json_object *config_obj(const struct disco_vm_config *c)
 {
     struct json_object *o = json_object_new_object();
@@ -378,17 +468,8 @@ static struct json_object *config_obj(const struct disco_vm_config *c)
         json_object_object_add(o, "name", jstr(c->name));
     if (c->cpus)
         json_object_object_add(o, "cpus", json_object_new_int64(c->cpus));
-    if (c->mem) {
-        /* The largest unit that is exact, in the syntax --mem takes. */
-        char m[32];
-        if (!(c->mem & ((1ull << 30) - 1)))
-            snprintf(m, sizeof m, "%lluG", (unsigned long long)(c->mem >> 30));
-        else if (!(c->mem & ((1ull << 20) - 1)))
-            snprintf(m, sizeof m, "%lluM", (unsigned long long)(c->mem >> 20));
-        else
-            snprintf(m, sizeof m, "%lluK", (unsigned long long)(c->mem >> 10));
-        json_object_object_add(o, "memory", json_object_new_string(m));
-    }
+    if (c->mem)
+        json_object_object_add(o, "memory", jsize(c->mem));
     if (c->kernel)
         json_object_object_add(o, "kernel", jstr(c->kernel));
     json_object_object_add(o, "initrd", jstr(c->initrd));
@@ -402,6 +483,15 @@ static struct json_object *config_obj(const struct disco_vm_config *c)
         json_object_object_add(o, "weight", json_object_new_int64(c->weight));
     json_object_object_add(o, "cap", json_object_new_int64(c->cap));
     json_object_object_add(o, "autostart", json_object_new_boolean(c->autostart));
+    /* 0 is "none" / "the default" for these: left out rather than written
+     * as a size of 0. */
+    if (c->mem_reservation)
+        json_object_object_add(o, "mem_reservation", jsize(c->mem_reservation));
+    if (c->mem_limit)
+        json_object_object_add(o, "mem_limit", jsize(c->mem_limit));
+    if (c->mem_shares)
+        json_object_object_add(o, "mem_shares", json_object_new_int64(c->mem_shares));
+    json_object_object_add(o, "share_domain", jstr(c->share_domain));
     return o;
 }
 

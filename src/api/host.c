@@ -43,8 +43,11 @@
 #include <unistd.h>
 
 #include "api/api_priv.h"
+#include "mem/mpool.h"
+#include "mem/pmap.h"
 #include "vmm/agent.h"
 #include "vmm/evloop.h"
+#include "vmm/memctl.h"
 #include "vmm/sched.h"
 #include "vmm/vm.h"
 #include "util/clock.h"
@@ -66,6 +69,7 @@ struct disco_host {
     size_t n, cap;
     struct sched *sched;
     struct evloop *ev;
+    struct memctl *mc;             /* the memory pool and its controller (timers on ev) */
     char *warnings;                /* NULL or newline-separated notes */
 };
 
@@ -373,6 +377,10 @@ static int guest_start(struct guest *g, struct disco_err *err)
         .cap = c->cap,
         .agent_rx = agent_rx_cb,
         .agent_ctx = g,
+        .mem_reservation = c->mem_reservation,
+        .mem_limit = c->mem_limit,
+        .mem_shares = c->mem_shares,
+        .share_domain = c->share_domain,
     };
     int rc = hub_run_begin(&g->hub, err);
     if (rc < 0)
@@ -391,7 +399,7 @@ static int guest_start(struct guest *g, struct disco_err *err)
     pthread_mutex_unlock(&g->vm_lock);
     atomic_fetch_add(&g->refs, 1);   /* the run's, dropped by on_exited */
     struct vm_events evs = {.exited = on_exited, .reset = on_reset, .ctx = g};
-    if ((rc = vm_start(vm, h->sched, h->ev, NULL, &evs, &verr)) < 0) {
+    if ((rc = vm_start(vm, h->sched, h->ev, h->mc, &evs, &verr)) < 0) {
         pthread_mutex_lock(&g->vm_lock);
         g->vm = NULL;
         pthread_mutex_unlock(&g->vm_lock);
@@ -564,6 +572,20 @@ struct disco_host *disco_host_new(const struct disco_host_config *cfg, struct di
         goto fail;
     if (!(h->ev = evloop_new(err)))
         goto fail;
+    /* The pool and its controller before any guest can start. The swap
+     * file is unlinked at once (O_TMPFILE), so the state directory is a
+     * safe default place for it. */
+    struct memctl_config mcc = {
+        .pool = {.budget = cfg->mem_budget,
+                 .swap_dir = cfg->swap_dir && cfg->swap_dir[0] ? cfg->swap_dir : h->state_dir},
+        .scan_interval_ns = cfg->scan_interval_ns,
+        .scan_batch = cfg->scan_batch,
+        .scan_cpu_pct = cfg->scan_cpu_pct,
+        .idle_tax_pct = cfg->idle_tax_pct,
+        .idle_tax_set = cfg->idle_tax_set,
+    };
+    if (!(h->mc = memctl_new(&mcc, h->ev, err)))
+        goto fail;
     if (evloop_start_thread(h->ev, err) < 0)
         goto fail;
     if (load_all(h, err) < 0)
@@ -586,6 +608,10 @@ struct disco_host *disco_host_new(const struct disco_host_config *cfg, struct di
     }
     return h;
 fail:
+    /* No guest has started (load_all and autostart are the last steps):
+     * the controller has no VM to let go of. */
+    if (h->mc)
+        memctl_free(h->mc);
     if (h->ev)
         evloop_free(h->ev);
     if (h->sched)
@@ -615,6 +641,9 @@ void disco_host_free(struct disco_host *h)
             guest_hard_stop(g);
         pthread_mutex_unlock(&g->lock);
     }
+    /* Every VM has left the controller (on_exited); its timers live on the
+     * loop, so it goes before the loop does. */
+    memctl_free(h->mc);
     evloop_free(h->ev);
     sched_free(h->sched);
     /* Consoles still attached keep their guest alive (they must be
@@ -658,6 +687,28 @@ static int remove_dir(const char *dir, struct disco_err *err)
     return 0;
 }
 
+/* What the controller can tell at create. A reservation larger than the
+ * whole budget could never start: refused now. One that only collides
+ * with the reservations of guests running right now may fit later, so
+ * that case (memctl_check's -ENOMEM) is left to start. */
+static int check_mem_fits(struct disco_host *h, const struct disco_vm_config *c,
+                          struct disco_err *err)
+{
+    uint64_t budget = mpool_budget(memctl_pool(h->mc));
+    if (c->mem_reservation > budget)
+        return err_set(err, -ENOMEM, "config: 'mem_reservation' (%llu MiB) can never fit the "
+                       "host's memory budget (%llu MiB)",
+                       (unsigned long long)(c->mem_reservation >> 20),
+                       (unsigned long long)(budget >> 20));
+    struct disco_err merr;
+    err_clear(&merr);
+    int rc = memctl_check(h->mc, c->mem, c->mem_reservation, c->mem_limit, c->share_domain,
+                          &merr);
+    if (rc < 0 && rc != -ENOMEM)
+        return err_set(err, rc, "config: %s", merr.msg);
+    return 0;
+}
+
 int disco_create(struct disco_host *h, const struct disco_vm_config *in, struct disco_err *err)
 {
     err_clear(err);
@@ -666,8 +717,12 @@ int disco_create(struct disco_host *h, const struct disco_vm_config *in, struct 
     struct disco_vm_config cfg;
     void *storage = NULL;
     int rc = config_normalise(in, &cfg, &storage, err);
-    if (rc < 0)
+    if (rc == 0)
+        rc = check_mem_fits(h, &cfg, err);
+    if (rc < 0) {
+        free(storage);
         return rc;
+    }
     /* The host lock is held across the file work so that two creates of
      * one name, or a create racing a destroy, cannot interleave on disk. */
     pthread_mutex_lock(&h->lock);
@@ -1027,6 +1082,11 @@ int disco_stats(struct disco_host *h, const char *name, struct disco_stats *st,
     st->weight = g->cfg.weight;
     st->cap = g->cfg.cap;
     st->mem = g->cfg.mem;
+    /* The configured memory parameters, in every state (the effective
+     * limit: the configured memory when none is set). */
+    st->mem_reservation = g->cfg.mem_reservation;
+    st->mem_limit = g->cfg.mem_limit ? g->cfg.mem_limit : g->cfg.mem;
+    st->mem_shares = g->cfg.mem_shares;
     if (g->vm) {
         struct vm_stats vs;
         memset(&vs, 0, sizeof vs);
@@ -1044,6 +1104,22 @@ int disco_stats(struct disco_host *h, const char *name, struct disco_stats *st,
         st->balloon_target = vs.balloon_target;
         st->balloon_actual = vs.balloon_actual;
         st->balloon_reported = vs.balloon_reported;
+        st->mem_private = vs.mem_private;
+        st->mem_shared = vs.mem_shared;
+        st->mem_swapped = vs.mem_swapped;
+        st->mem_working_set = vs.mem_working_set;
+        st->mem_target = vs.mem_target;
+        st->cow_breaks = vs.cow_breaks;
+        st->merges = vs.merges;
+        st->swap_ins = vs.swap_ins;
+        st->swap_outs = vs.swap_outs;
+        /* The controller's effective values (0 from a VM it does not
+         * manage: keep the configured ones below). */
+        if (vs.mem_limit) {
+            st->mem_reservation = vs.mem_reservation;
+            st->mem_limit = vs.mem_limit;
+            st->mem_shares = vs.mem_shares;
+        }
         for (unsigned i = 0; i < vs.cpus && i < DISCO_MAX_CPUS; i++)
             st->vcpu[i] = (struct disco_vcpu_stats){
                 .cpu_ns = vs.vcpu[i].cpu_ns,
@@ -1067,6 +1143,23 @@ int disco_stats(struct disco_host *h, const char *name, struct disco_stats *st,
     }
     guest_unref(g);
     return 0;
+}
+
+void disco_host_mem_stats(struct disco_host *h, struct disco_host_mem_stats *st)
+{
+    struct mpool_stats ps;
+    memset(&ps, 0, sizeof ps);
+    mpool_stats(memctl_pool(h->mc), &ps);
+    memset(st, 0, sizeof *st);
+    st->budget = ps.budget;
+    st->used = ps.used_pages * PMAP_PAGE_SIZE;
+    st->private_bytes = ps.private_pages * PMAP_PAGE_SIZE;
+    st->shared_frames_bytes = ps.shared_frames * PMAP_PAGE_SIZE;
+    st->shared_refs_bytes = ps.shared_refs * PMAP_PAGE_SIZE;
+    st->saved = ps.saved_pages * PMAP_PAGE_SIZE;
+    st->swapped = ps.swapped_pages * PMAP_PAGE_SIZE;
+    st->swap_file_bytes = ps.swap_bytes;
+    st->pressure_events = ps.pressure_events;
 }
 
 int disco_exec(struct disco_host *h, const char *name, const char *const *argv,

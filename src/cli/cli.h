@@ -19,6 +19,16 @@ void cli_die_usage(const char *cmd, const char *fmt, ...)
 /* `disco run`'s --cpus / --mem parsers: exit 2 with a message on bad input. */
 unsigned cli_parse_cpus(const char *s);
 uint64_t cli_parse_mem(const char *s);
+/* The memory controller options of `disco run` and `disco create` (cmd
+ * names the command in usage errors, which exit 2):
+ * --mem-limit / --mem-reservation take a size like --mem (whole 4 KiB
+ * pages; 0 means none), --mem-shares N (1..CLI_MAX_MEM_SHARES),
+ * --share-domain NAME (1..64 of A-Z a-z 0-9 _ . -, the rule of sharing
+ * domains in mem/mpool.h). */
+#define CLI_MAX_MEM_SHARES (1u << 30)
+uint64_t cli_parse_mem_size(const char *cmd, const char *opt, const char *s);
+unsigned cli_parse_shares(const char *cmd, const char *s);
+const char *cli_check_share_domain(const char *cmd, const char *s);
 
 /* The default guest's kernel (and initrd, "" when it has none) as
  * `disco run` finds it: $DISCO_GUEST_DIR, else

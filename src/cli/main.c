@@ -23,6 +23,7 @@
 #include "cli/cli.h"
 #include "cli/console.h"
 #include "daemon/daemon.h"
+#include "mem/mpool.h"
 #include "vmm/vm.h"
 
 /* The command whose usage errors we report (run, create, ...). */
@@ -78,6 +79,13 @@ static const char run_usage[] =
     "  --elf FILE      bare-metal RISC-V ELF, run in M-mode (in S-mode under --bios);\n"
     "                  exits through HTIF tohost\n"
     "\n"
+    "Memory (docs/MEMORY.md; the run has its own pool, 3/4 of the host's RAM):\n"
+    "  --mem-reservation SIZE  host memory never reclaimed from the guest (default 0)\n"
+    "  --mem-limit SIZE        most host memory the guest may hold (default: --mem)\n"
+    "  --mem-shares N          its claim on memory under pressure (default 10 per MiB)\n"
+    "  --share-domain NAME     share identical pages with VMs naming the same domain\n"
+    "                          (default: only within the VM itself)\n"
+    "\n"
     "Without --kernel/--elf, the default guest is booted: $DISCO_GUEST_DIR if set, else\n"
     "${DISCO_CACHE:-/var/cache/disco}/guest/default (Image, initramfs.cpio.gz), which\n"
     "scripts/boot.sh builds.\n"
@@ -122,6 +130,45 @@ uint64_t cli_parse_mem(const char *s)
     return v;
 }
 
+uint64_t cli_parse_mem_size(const char *cmd, const char *opt, const char *s)
+{
+    uint64_t v;
+    if (vm_parse_size(s, &v) < 0)
+        cli_die_usage(cmd, "%s: '%s' is not a size (examples: 64M, 1G, 512)", opt, s);
+    if (v > VM_MAX_MEM)
+        cli_die_usage(cmd, "%s: %s is too large (at most %llu GiB)", opt, s,
+                      (unsigned long long)(VM_MAX_MEM >> 30));
+    if (v & 0xfff)
+        cli_die_usage(cmd, "%s: %s is not a whole number of 4 KiB pages", opt, s);
+    return v;
+}
+
+unsigned cli_parse_shares(const char *cmd, const char *s)
+{
+    char *end;
+    errno = 0;
+    unsigned long v = (s[0] >= '0' && s[0] <= '9') ? strtoul(s, &end, 10) : 0;
+    if (s[0] < '0' || s[0] > '9' || errno || *end || v < 1 || v > CLI_MAX_MEM_SHARES)
+        cli_die_usage(cmd, "--mem-shares: '%s' is not a number between 1 and %u", s,
+                      CLI_MAX_MEM_SHARES);
+    return (unsigned)v;
+}
+
+const char *cli_check_share_domain(const char *cmd, const char *s)
+{
+    size_t n = strlen(s);
+    bool ok = n >= 1 && n <= MPOOL_DOMAIN_NAME_MAX;
+    for (size_t i = 0; ok && i < n; i++) {
+        char c = s[i];
+        ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+             c == '_' || c == '.' || c == '-';
+    }
+    if (!ok)
+        cli_die_usage(cmd, "--share-domain: '%.80s' is not a domain name (1..%u characters of "
+                      "A-Z a-z 0-9 _ . -)", s, MPOOL_DOMAIN_NAME_MAX);
+    return s;
+}
+
 int cli_default_guest(char *kernel, char *initrd, size_t size, char *why, size_t why_size)
 {
     const char *dir = getenv("DISCO_GUEST_DIR");
@@ -158,6 +205,24 @@ static void drop_agent_bytes(void *ctx, const uint8_t *buf, size_t len)
     (void)len;
 }
 
+/* The memory options against each other (they may come in any order). */
+static void check_run_mem(const struct vm_config *c)
+{
+    unsigned long long mem = c->mem >> 20, res = c->mem_reservation >> 20,
+                       lim = c->mem_limit >> 20;
+    if (c->mem_reservation > c->mem)
+        cli_die_usage("run", "--mem-reservation (%llu MiB) is larger than --mem (%llu MiB)", res,
+                      mem);
+    if (c->mem_limit > c->mem)
+        cli_die_usage("run", "--mem-limit (%llu MiB) is larger than --mem (%llu MiB)", lim, mem);
+    if (c->mem_limit && c->mem_limit < VM_MIN_MEM)
+        cli_die_usage("run", "--mem-limit is below %llu MiB",
+                      (unsigned long long)(VM_MIN_MEM >> 20));
+    if (c->mem_limit && c->mem_reservation > c->mem_limit)
+        cli_die_usage("run", "--mem-reservation (%llu MiB) is larger than --mem-limit (%llu MiB)",
+                      res, lim);
+}
+
 static int cmd_run(int argc, char **argv)
 {
     struct vm_config cfg = {.cpus = 1, .mem = VM_DEFAULT_MEM, .append = NULL};
@@ -173,8 +238,11 @@ static int cmd_run(int argc, char **argv)
         }
         if (strncmp(a, "--", 2) != 0)
             cli_die_usage("run", "unexpected argument '%s'", a);
-        static const char *const opts[] = {"--cpus", "--mem",  "--kernel", "--initrd",
-                                           "--append", "--disk", "--bios", "--elf"};
+        static const char *const opts[] = {
+            "--cpus",   "--mem",  "--kernel", "--initrd",          "--append",
+            "--disk",   "--bios", "--elf",    "--mem-reservation", "--mem-limit",
+            "--mem-shares", "--share-domain",
+        };
         const char *val = NULL;
         const char *opt = NULL;
         for (size_t k = 0; k < sizeof opts / sizeof opts[0]; k++) {
@@ -197,6 +265,14 @@ static int cmd_run(int argc, char **argv)
             cfg.cpus = cli_parse_cpus(val);
         } else if (!strcmp(opt, "--mem")) {
             cfg.mem = cli_parse_mem(val);
+        } else if (!strcmp(opt, "--mem-reservation")) {
+            cfg.mem_reservation = cli_parse_mem_size("run", opt, val);
+        } else if (!strcmp(opt, "--mem-limit")) {
+            cfg.mem_limit = cli_parse_mem_size("run", opt, val);
+        } else if (!strcmp(opt, "--mem-shares")) {
+            cfg.mem_shares = cli_parse_shares("run", val);
+        } else if (!strcmp(opt, "--share-domain")) {
+            cfg.share_domain = cli_check_share_domain("run", val);
         } else if (!strcmp(opt, "--append")) {
             cfg.append = val;
             append_set = true;
@@ -218,6 +294,7 @@ static int cmd_run(int argc, char **argv)
     }
     if (cfg.elf && (cfg.kernel || cfg.initrd))
         cli_die_usage("run", "--elf cannot be combined with --kernel or --initrd");
+    check_run_mem(&cfg);
     if (!append_set && !cfg.elf)
         cfg.append = VM_DEFAULT_APPEND;
     cfg.disks = disks;

@@ -24,7 +24,8 @@
 const char verbs_usage[] =
     "  daemon    run the daemon that owns the host's VMs (see 'disco daemon --help')\n"
     "  create    define a VM: create NAME [--config FILE] [run's options] [--weight N]\n"
-    "            [--cap PCT] [--autostart]\n"
+    "            [--cap PCT] [--autostart] (run's options include --mem-reservation,\n"
+    "            --mem-limit, --mem-shares, --share-domain)\n"
     "  start     start VMs: start NAME... [--wait] [--timeout SECS]\n"
     "  stop      hard stop: stop NAME\n"
     "  shutdown  clean shutdown through the agent: shutdown NAME [--timeout SECS]\n"
@@ -34,7 +35,8 @@ const char verbs_usage[] =
     "  console   attach to the serial console: console NAME [--read-only]\n"
     "  exec      run a command in the guest: exec NAME [--timeout SECS] -- CMD [ARG]...\n"
     "  state     print the state: state NAME\n"
-    "  stats     statistics: stats NAME [--json]\n"
+    "  stats     statistics: stats NAME [--json]; the host's memory pool: stats --host\n"
+    "            [--json]\n"
     "  list      list the VMs: list [--json]\n"
     "  set       scheduling: set NAME [--weight N] [--cap PCT]\n"
     "  balloon   resize a running guest's memory: balloon NAME SIZE (e.g. 128M, 1G)\n"
@@ -48,7 +50,8 @@ static const struct {
 } synopses[] = {
     {"create", "create NAME [--config FILE] [--cpus N] [--mem SIZE] [--kernel FILE] [--initrd FILE]\n"
                "                    [--append STR] [--disk FILE]... [--bios FILE] [--weight N] [--cap PCT]\n"
-               "                    [--autostart]"},
+               "                    [--mem-reservation SIZE] [--mem-limit SIZE] [--mem-shares N]\n"
+               "                    [--share-domain NAME] [--autostart]"},
     {"start", "start NAME... [--wait] [--timeout SECS]"},
     {"stop", "stop NAME"},
     {"shutdown", "shutdown NAME [--timeout SECS]"},
@@ -58,7 +61,7 @@ static const struct {
     {"console", "console NAME [--read-only]"},
     {"exec", "exec NAME [--timeout SECS] -- CMD [ARG]..."},
     {"state", "state NAME"},
-    {"stats", "stats NAME [--json]"},
+    {"stats", "stats NAME|--host [--json]"},
     {"list", "list [--json]"},
     {"set", "set NAME [--weight N] [--cap PCT]"},
     {"balloon", "balloon NAME SIZE"},
@@ -235,6 +238,7 @@ static int verb_create(int argc, char **argv)
     struct args a = {0};
     const char *config = NULL, *cpus = NULL, *mem = NULL, *kernel = NULL, *initrd = NULL,
                *append = NULL, *bios = NULL, *weight = NULL, *cap = NULL, *v;
+    const char *mem_res = NULL, *mem_limit = NULL, *mem_shares = NULL, *domain = NULL;
     const char *disks[64];
     unsigned ndisks = 0;
     bool autostart = false;
@@ -247,7 +251,11 @@ static int verb_create(int argc, char **argv)
             take(argc, argv, &i, "--append", true, &append) ||
             take(argc, argv, &i, "--bios", true, &bios) ||
             take(argc, argv, &i, "--weight", true, &weight) ||
-            take(argc, argv, &i, "--cap", true, &cap))
+            take(argc, argv, &i, "--cap", true, &cap) ||
+            take(argc, argv, &i, "--mem-reservation", true, &mem_res) ||
+            take(argc, argv, &i, "--mem-limit", true, &mem_limit) ||
+            take(argc, argv, &i, "--mem-shares", true, &mem_shares) ||
+            take(argc, argv, &i, "--share-domain", true, &domain))
             continue;
         if (take(argc, argv, &i, "--autostart", false, NULL)) {
             autostart = true;
@@ -309,6 +317,21 @@ static int verb_create(int argc, char **argv)
         json_object_object_add(cfg, "cap", json_object_new_int64(num("--cap", cap, UINT_MAX)));
     if (autostart)
         json_object_object_add(cfg, "autostart", json_object_new_boolean(1));
+    /* Each on its own here; against each other and --mem (which may come
+     * from the file) the daemon checks them. */
+    if (mem_res) {
+        cli_parse_mem_size(cur_verb, "--mem-reservation", mem_res);
+        set_str(cfg, "mem_reservation", mem_res);
+    }
+    if (mem_limit) {
+        cli_parse_mem_size(cur_verb, "--mem-limit", mem_limit);
+        set_str(cfg, "mem_limit", mem_limit);
+    }
+    if (mem_shares)
+        json_object_object_add(cfg, "mem_shares",
+                               json_object_new_int64(cli_parse_shares(cur_verb, mem_shares)));
+    if (domain)
+        set_str(cfg, "share_domain", cli_check_share_domain(cur_verb, domain));
 
     /* The default guest, found the way `disco run` finds it. */
     struct json_object *kv;
@@ -506,8 +529,9 @@ static void print_stats(struct json_object *s)
                 printf("vcpu%-16zu %.2f s, %.0f instructions, %s\n", i, cpu / 1e9, ins,
                        idle ? "idle" : "runnable");
             }
-        else if (is_int && (!strncmp(key, "mem", 3) || !strncmp(key, "guest_mem", 9) ||
-                            !strncmp(key, "balloon_", 8)))
+        else if (is_int && strcmp(key, "mem_shares") &&
+                 (!strncmp(key, "mem", 3) || !strncmp(key, "guest_mem", 9) ||
+                  !strncmp(key, "balloon_", 8)))
             printf("%-20s %.1f MiB\n", key, v / 1048576.0);
         else
             printf("%-20s %s\n", key, json_object_is_type(val, json_type_string)
@@ -527,14 +551,36 @@ static void print_stats(struct json_object *s)
     }
 }
 
+/* `stats --host`: the pool, in MiB (pressure_events is a count), then how
+ * full it is. */
+static void print_host_stats(struct json_object *s)
+{
+    json_object_object_foreach(s, key, val)
+    {
+        if (!json_object_is_type(val, json_type_int))
+            printf("%-20s %s\n", key, json_object_to_json_string(val));
+        else if (!strcmp(key, "pressure_events"))
+            printf("%-20s %lld\n", key, (long long)json_object_get_int64(val));
+        else
+            printf("%-20s %.1f MiB\n", key, (double)json_object_get_int64(val) / 1048576.0);
+    }
+    struct json_object *b, *u;
+    if (json_object_object_get_ex(s, "budget", &b) && json_object_object_get_ex(s, "used", &u) &&
+        json_object_get_int64(b) > 0)
+        printf("%-20s %.1f%% of the budget\n", "used_share",
+               100.0 * (double)json_object_get_int64(u) / (double)json_object_get_int64(b));
+}
+
 /* stats and list: --json prints the reply. */
 static int verb_report(bool is_list, int argc, char **argv)
 {
     struct args a = {0};
-    bool js = false;
+    bool js = false, host = false;
     for (int i = 0; i < argc; i++) {
         if (take(argc, argv, &i, "--json", false, NULL))
             js = true;
+        else if (!is_list && take(argc, argv, &i, "--host", false, NULL))
+            host = true;
         else
             common_arg(&a, argc, argv, &i);
     }
@@ -543,6 +589,10 @@ static int verb_report(bool is_list, int argc, char **argv)
         if (a.npos)
             cli_die_usage(cur_verb, "unexpected argument '%s'", a.pos[0]);
         req = request("list", NULL);
+    } else if (host) {
+        if (a.npos)
+            cli_die_usage(cur_verb, "--host takes no VM name ('%s')", a.pos[0]);
+        req = request("host_stats", NULL);
     } else {
         req = request("stats", one_name(&a));
     }
@@ -567,6 +617,10 @@ static int verb_report(bool is_list, int argc, char **argv)
             printf("%-*s  %-8s  %s\n", (int)w, reply_str(e, "name", "?"),
                    reply_str(e, "state", "?"), reply_bool(e, "agent", false) ? "yes" : "no");
         }
+    } else if (!rc && host) {
+        struct json_object *s;
+        if (json_object_object_get_ex(r, "host", &s) && json_object_is_type(s, json_type_object))
+            print_host_stats(s);
     } else if (!rc) {
         struct json_object *s;
         if (json_object_object_get_ex(r, "stats", &s) && json_object_is_type(s, json_type_object))

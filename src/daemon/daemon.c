@@ -27,6 +27,7 @@
 
 #include "cli/cli.h"
 #include "disco.h"
+#include "mem/mpool.h"
 #include "vmm/vm.h"
 
 #define MAX_CLIENTS 128
@@ -36,6 +37,8 @@
 #define SHUTDOWN_GRACE_MS 10000         /* wait for busy clients on SIGTERM */
 #define REPLY_SEND_TIMEOUT_S 30         /* a client not reading its replies is dropped */
 #define ACCEPT_BACKOFF_MS 100           /* out of fds: wait before accepting again */
+#define MAX_SCAN_BATCH (1u << 20)       /* pages per VM per round: 4 GiB */
+#define MAX_SCAN_INTERVAL_MS 3600000u   /* an hour */
 
 struct daemon {
     struct disco_host *host;
@@ -458,6 +461,18 @@ static struct json_object *op_stats(struct daemon *d, struct json_object *req, c
     add_u64(s, "balloon_target", st.balloon_target);
     add_u64(s, "balloon_actual", st.balloon_actual);
     add_u64(s, "balloon_reported", st.balloon_reported);
+    add_u64(s, "mem_private", st.mem_private);
+    add_u64(s, "mem_shared", st.mem_shared);
+    add_u64(s, "mem_swapped", st.mem_swapped);
+    add_u64(s, "mem_working_set", st.mem_working_set);
+    add_u64(s, "mem_target", st.mem_target);
+    add_u64(s, "mem_reservation", st.mem_reservation);
+    add_u64(s, "mem_limit", st.mem_limit);
+    add_u64(s, "mem_shares", st.mem_shares);
+    add_u64(s, "cow_breaks", st.cow_breaks);
+    add_u64(s, "merges", st.merges);
+    add_u64(s, "swap_ins", st.swap_ins);
+    add_u64(s, "swap_outs", st.swap_outs);
     if (st.guest_mem_valid) {
         add_u64(s, "guest_mem_total", st.guest_mem_total);
         add_u64(s, "guest_mem_free", st.guest_mem_free);
@@ -476,6 +491,27 @@ static struct json_object *op_stats(struct daemon *d, struct json_object *req, c
     }
     json_object_object_add(s, "vcpus", vc);
     json_object_object_add(r, "stats", s);
+    return r;
+}
+
+/* The host's memory pool: bytes, apart from pressure_events. */
+static struct json_object *op_host_stats(struct daemon *d, struct json_object *req,
+                                         const char *name)
+{
+    (void)req, (void)name;
+    struct disco_host_mem_stats ms;
+    disco_host_mem_stats(d->host, &ms);
+    struct json_object *r = reply_ok(), *o = json_object_new_object();
+    add_u64(o, "budget", ms.budget);
+    add_u64(o, "used", ms.used);
+    add_u64(o, "private", ms.private_bytes);
+    add_u64(o, "shared_frames", ms.shared_frames_bytes);
+    add_u64(o, "shared_refs", ms.shared_refs_bytes);
+    add_u64(o, "saved", ms.saved);
+    add_u64(o, "swapped", ms.swapped);
+    add_u64(o, "swap_file", ms.swap_file_bytes);
+    add_u64(o, "pressure_events", ms.pressure_events);
+    json_object_object_add(r, "host", o);
     return r;
 }
 
@@ -548,6 +584,7 @@ static const struct {
     {"state", op_state, true},        {"list", op_list, false},
     {"stats", op_stats, true},        {"exec", op_exec, true},
     {"wait_agent", op_wait_agent, true}, {"balloon", op_balloon, true},
+    {"host_stats", op_host_stats, false},
     {"console", NULL, true},          /* handled by the connection: it changes mode */
 };
 
@@ -923,6 +960,8 @@ static int fail(const char *fmt, ...)
 
 static const char daemon_usage[] =
     "usage: disco daemon [--socket PATH] [--state-dir DIR] [--workers N] [--slice-ms N]\n"
+    "                    [--mem-budget SIZE] [--swap-dir DIR] [--scan-batch N]\n"
+    "                    [--scan-interval-ms N] [--scan-cpu-pct N] [--idle-tax PCT]\n"
     "\n"
     "Run the disco daemon in the foreground: it owns every VM of the host and serves\n"
     "the control socket the other disco commands talk to (docs/FLEET.md).\n"
@@ -932,6 +971,18 @@ static const char daemon_usage[] =
     "                    /var/lib/disco)\n"
     "  --workers N       vCPU worker threads (default: one per host CPU)\n"
     "  --slice-ms N      scheduler time slice in milliseconds (default 10)\n"
+    "\n"
+    "Memory overcommit (docs/MEMORY.md):\n"
+    "  --mem-budget SIZE host memory for all guests' RAM, e.g. 4G (default: 3/4 of the\n"
+    "                    host's RAM; at least 64M, at most the host's RAM)\n"
+    "  --swap-dir DIR    where disco's swap file goes (default: the state directory);\n"
+    "                    the file is unlinked at once, nothing is left behind\n"
+    "  --scan-batch N    pages the sharing scanner looks at per VM per round (default 512)\n"
+    "  --scan-interval-ms N  time between scanner rounds (default 100)\n"
+    "  --scan-cpu-pct N  the scanner's CPU budget, percent of one host CPU, 1..100\n"
+    "                    (default 10)\n"
+    "  --idle-tax PCT    idle-memory tax, 0..99 (default 75): how much less idle\n"
+    "                    memory counts when deciding whom to reclaim from\n"
     "\n"
     "SIGTERM or SIGINT hard-stops the VMs and exits; their configs stay.\n";
 
@@ -943,6 +994,24 @@ static unsigned long parse_num(const char *opt, const char *s, unsigned long min
     unsigned long v = (s[0] >= '0' && s[0] <= '9') ? strtoul(s, &end, 10) : 0;
     if (s[0] < '0' || s[0] > '9' || errno || *end || v < min || v > max)
         cli_die_usage("daemon", "%s: '%s' is not a number between %lu and %lu", opt, s, min, max);
+    return v;
+}
+
+/* --mem-budget: a size like --mem, within what the pool accepts (so a typo
+ * is a usage error, not a failed start). */
+static uint64_t parse_budget(const char *s)
+{
+    uint64_t v;
+    if (vm_parse_size(s, &v) < 0)
+        cli_die_usage("daemon", "--mem-budget: '%s' is not a size (examples: 512M, 4G)", s);
+    if (v < MPOOL_MIN_BUDGET)
+        cli_die_usage("daemon", "--mem-budget: %s is too small (at least %llu MiB)", s,
+                      (unsigned long long)(MPOOL_MIN_BUDGET >> 20));
+    long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
+    uint64_t ram = pages > 0 && psize > 0 ? (uint64_t)pages * (uint64_t)psize : 0;
+    if (ram && v > ram)
+        cli_die_usage("daemon", "--mem-budget: %s is more than the host's RAM (%llu MiB)", s,
+                      (unsigned long long)(ram >> 20));
     return v;
 }
 
@@ -1067,7 +1136,11 @@ int daemon_main(int argc, char **argv)
             fputs(daemon_usage, stdout);
             return 0;
         }
-        static const char *const opts[] = {"--socket", "--state-dir", "--workers", "--slice-ms"};
+        static const char *const opts[] = {
+            "--socket",     "--state-dir",  "--workers",          "--slice-ms",
+            "--mem-budget", "--swap-dir",   "--scan-batch",       "--scan-interval-ms",
+            "--scan-cpu-pct", "--idle-tax",
+        };
         const char *opt = NULL, *val = NULL;
         for (size_t k = 0; k < sizeof opts / sizeof opts[0]; k++) {
             size_t l = strlen(opts[k]);
@@ -1095,8 +1168,28 @@ int daemon_main(int argc, char **argv)
             hc.state_dir = val;
         } else if (!strcmp(opt, "--workers")) {
             hc.workers = (unsigned)parse_num(opt, val, 1, 1024);
-        } else {
+        } else if (!strcmp(opt, "--slice-ms")) {
             hc.slice_ns = parse_num(opt, val, 1, 10000) * 1000000ull;
+        } else if (!strcmp(opt, "--mem-budget")) {
+            hc.mem_budget = parse_budget(val);
+        } else if (!strcmp(opt, "--swap-dir")) {
+            struct stat st;
+            if (!*val)
+                cli_die_usage("daemon", "--swap-dir needs a directory");
+            if (stat(val, &st) < 0)
+                cli_die_usage("daemon", "--swap-dir: %s: %s", val, strerror(errno));
+            if (!S_ISDIR(st.st_mode))
+                cli_die_usage("daemon", "--swap-dir: %s is not a directory", val);
+            hc.swap_dir = val;
+        } else if (!strcmp(opt, "--scan-batch")) {
+            hc.scan_batch = (unsigned)parse_num(opt, val, 1, MAX_SCAN_BATCH);
+        } else if (!strcmp(opt, "--scan-interval-ms")) {
+            hc.scan_interval_ns = parse_num(opt, val, 1, MAX_SCAN_INTERVAL_MS) * 1000000ull;
+        } else if (!strcmp(opt, "--scan-cpu-pct")) {
+            hc.scan_cpu_pct = (unsigned)parse_num(opt, val, 1, 100);
+        } else {
+            hc.idle_tax_pct = (unsigned)parse_num(opt, val, 0, 99);
+            hc.idle_tax_set = true;
         }
     }
     if (strlen(sock) >= sizeof(((struct sockaddr_un *)0)->sun_path))

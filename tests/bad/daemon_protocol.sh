@@ -158,13 +158,42 @@ for BIN in "${DAEMON_BINS[@]}"; do
   cli cli-socket-no-value 2 list --socket
   cli cli-daemon-bad-workers 2 daemon --workers many --socket "$SOCK"
   cli cli-daemon-unknown-option 2 daemon --frobnicate
+  # Memory options: bad values are usage errors that name the option.
+  CLI_MSG="--mem-budget" cli cli-daemon-budget-tiny 2 daemon --mem-budget 1K --socket "$SOCK"
+  CLI_MSG="host's RAM" cli cli-daemon-budget-over-ram 2 daemon --mem-budget 100000G --socket "$SOCK"
+  CLI_MSG="--mem-budget" cli cli-daemon-budget-not-size 2 daemon --mem-budget lots --socket "$SOCK"
+  CLI_MSG="--idle-tax" cli cli-daemon-idle-tax-100 2 daemon --idle-tax 100 --socket "$SOCK"
+  CLI_MSG="--scan-cpu-pct" cli cli-daemon-scan-cpu-0 2 daemon --scan-cpu-pct 0 --socket "$SOCK"
+  CLI_MSG="--scan-cpu-pct" cli cli-daemon-scan-cpu-101 2 daemon --scan-cpu-pct 101 --socket "$SOCK"
+  CLI_MSG="--scan-batch" cli cli-daemon-scan-batch-0 2 daemon --scan-batch 0 --socket "$SOCK"
+  CLI_MSG="--scan-interval-ms" cli cli-daemon-scan-interval-bad 2 daemon --scan-interval-ms 1s \
+    --socket "$SOCK"
+  CLI_MSG="--swap-dir" cli cli-daemon-swap-dir-missing 2 daemon --swap-dir "$TMP/no-such-dir" \
+    --socket "$SOCK"
+  CLI_MSG="not a directory" cli cli-daemon-swap-dir-file 2 daemon --swap-dir /dev/null \
+    --socket "$SOCK"
+  CLI_MSG="--mem-limit" cli cli-create-bad-mem-limit 2 create vm1 --mem-limit lots \
+    --kernel /dev/null --socket "$SOCK"
+  CLI_MSG="--mem-reservation" cli cli-create-bad-mem-reservation 2 create vm1 \
+    --mem-reservation 6K --kernel /dev/null --socket "$SOCK"
+  CLI_MSG="--mem-shares" cli cli-create-bad-mem-shares 2 create vm1 --mem-shares 0 \
+    --kernel /dev/null --socket "$SOCK"
+  CLI_MSG="--share-domain" cli cli-create-bad-share-domain 2 create vm1 --share-domain 'a b' \
+    --kernel /dev/null --socket "$SOCK"
+  CLI_MSG="--mem-limit" cli cli-run-limit-over-mem 2 run --mem 64M --mem-limit 128M \
+    --kernel /dev/null
+  CLI_MSG="--mem-reservation" cli cli-run-reservation-over-limit 2 run --mem-limit 32M \
+    --mem-reservation 48M --kernel /dev/null
+  CLI_MSG="--share-domain" cli cli-run-bad-share-domain 2 run --share-domain '' --kernel /dev/null
+  cli cli-stats-host-with-name 2 stats --host vm1 --socket "$SOCK"
   CLI_MSG="does-not-exist" cli cli-create-missing-kernel 1 create vm1 \
     --kernel "$TMP/does-not-exist" --socket "$SOCK"
   echo '{"cpus": 1,' > "$TMP/broken.json"
   CLI_MSG="broken.json" cli cli-create-broken-config 1 create vm1 --config "$TMP/broken.json" \
     --socket "$SOCK"
 
-  if ! start_daemon; then
+  # A small budget, so "more than the budget" is easy to ask for.
+  if ! start_daemon --mem-budget 256M --scan-interval-ms 50 --idle-tax 0; then
     fail start "the daemon did not answer a ping on $SOCK within 30 s"
     stop_daemon
     continue
@@ -222,6 +251,51 @@ for BIN in "${DAEMON_BINS[@]}"; do
   expect create-cpus-wrong-type EINVAL "{\"op\":\"create\",\"config\":{\"name\":\"n1\",\"kernel\":\"$GUESTS/idle.elf\",\"cpus\":\"two\"}}"
   expect create-missing-kernel-file '' "{\"op\":\"create\",\"config\":{\"name\":\"n1\",\"kernel\":\"$TMP/does-not-exist\"}}"
   expect create-relative-kernel EINVAL '{"op":"create","config":{"name":"n1","kernel":"idle.elf"}}'
+  # Memory keys: wrong types and values, each refused naming the key.
+  K="\"name\":\"n1\",\"kernel\":\"$GUESTS/idle.elf\",\"memory\":\"64M\""
+  n=0
+  for bad in '"mem_limit":"lots"' '"mem_limit":true' '"mem_limit":"128M"' '"mem_limit":"8M"' \
+    '"mem_reservation":"128M"' '"mem_reservation":-1' '"mem_reservation":"6K"' \
+    '"mem_reservation":"48M","mem_limit":"32M"' '"mem_shares":0' '"mem_shares":"lots"' \
+    '"mem_shares":1.5' '"share_domain":"a b"' '"share_domain":""' '"share_domain":["d"]' \
+    '"share_domain":"../x"'; do
+    key=$(sed 's/^"\([a-z_]*\)".*/\1/' <<< "$bad")
+    n=$((n + 1))
+    r=$(proto call "{\"op\":\"create\",\"config\":{$K,$bad}}")
+    if grep -q '"errno":"EINVAL"' <<< "$r" && grep -qF "'$key'" <<< "$r"; then
+      pass "create-bad-$key-$n"
+    else
+      fail "create-bad-$key-$n" "$bad: $r"
+    fi
+  done
+  # A reservation the 256M budget can never hold: refused at create.
+  r=$(proto call "{\"op\":\"create\",\"config\":{\"name\":\"n1\",\"kernel\":\"$GUESTS/idle.elf\",\"memory\":\"1G\",\"mem_reservation\":\"512M\"}}")
+  if grep -q '"errno":"ENOMEM"' <<< "$r" && grep -q "mem_reservation" <<< "$r" &&
+    grep -q "budget" <<< "$r"; then
+    pass create-reservation-over-budget
+  else
+    fail create-reservation-over-budget "$r"
+  fi
+  # The host's pool: host_stats needs no name; the budget is the option's.
+  r=$(proto call '{"op":"host_stats"}')
+  ok=1
+  for f in budget used private shared_frames shared_refs saved swapped swap_file pressure_events; do
+    grep -q "\"$f\":[0-9]" <<< "$r" || ok=0
+  done
+  if [ $ok = 1 ] && grep -q '"ok":true' <<< "$r" && grep -q '"budget":268435456' <<< "$r"; then
+    pass host-stats
+  else
+    fail host-stats "$r"
+  fi
+  out=$(timeout 60 "$BIN" stats --host --socket "$SOCK" 2>&1)
+  if grep -qE '^budget +256\.0 MiB$' <<< "$out" && grep -qE '^swap_file +' <<< "$out"; then
+    pass cli-stats-host
+  else
+    fail cli-stats-host "$out"
+  fi
+  out=$(timeout 60 "$BIN" stats --host --json --socket "$SOCK" 2>&1)
+  grep -q '^{"ok":true,"host":{"budget":268435456' <<< "$out" && pass cli-stats-host-json ||
+    fail cli-stats-host-json "$out"
   for op in state stats start stop pause resume destroy wait_agent; do
     expect "unknown-vm-$op" ENOENT "{\"op\":\"$op\",\"name\":\"nosuchvm\"}"
   done
@@ -255,6 +329,23 @@ for BIN in "${DAEMON_BINS[@]}"; do
     expect balloon-stopped EBUSY '{"op":"balloon","name":"stop1","memory":"20M"}'
     expect balloon-too-small EINVAL '{"op":"balloon","name":"run1","memory":"8M"}'
     expect balloon-too-small-bytes EINVAL '{"op":"balloon","name":"run1","memory":4096}'
+    # The memory controller's view in stats: the effective limit (none set:
+    # the memory), default shares (10 per MiB), every counter present.
+    s=$(proto call '{"op":"stats","name":"run1"}')
+    ok=1
+    for f in '"mem_limit":33554432' '"mem_shares":320' '"mem_reservation":0' '"mem_private":' \
+      '"mem_shared":' '"mem_swapped":' '"mem_working_set":' '"mem_target":' '"cow_breaks":' \
+      '"merges":' '"swap_ins":' '"swap_outs":'; do
+      grep -qF "$f" <<< "$s" || ok=0
+    done
+    [ $ok = 1 ] && pass stats-mem-fields || fail stats-mem-fields "${s:0:600}"
+    out=$(timeout 60 "$BIN" stats run1 --socket "$SOCK" 2>&1)
+    if grep -qE '^mem_shares +320$' <<< "$out" && grep -qE '^mem_limit +32\.0 MiB$' <<< "$out" &&
+      grep -qE '^cow_breaks +[0-9]+$' <<< "$out"; then
+      pass cli-stats-mem-lines
+    else
+      fail cli-stats-mem-lines "$out"
+    fi
     # The good path (the state list does not change): the target shows in
     # stats, in bytes, both ways of giving the size.
     r=$(proto call '{"op":"balloon","name":"run1","memory":"20M"}')

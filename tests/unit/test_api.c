@@ -412,6 +412,175 @@ static void config_roundtrip(void)
     tmp_done(dir);
 }
 
+/* The memory keys: both size forms, 0 as "none", the defaults create
+ * fills in, and the JSON round trip. */
+static void config_mem_roundtrip(void)
+{
+    const char *json =
+        "{ \"name\": \"m1\", \"memory\": \"1G\", \"kernel\": \"/k/Image\",\n"
+        "  \"mem_reservation\": \"128M\", \"mem_limit\": 768, \"mem_shares\": 5000,\n"
+        "  \"share_domain\": \"web.tier-1_a\" }";
+    struct disco_vm_config c;
+    void *st = NULL;
+    struct disco_err e = {0};
+    CHECK_EQ(disco_vm_config_parse(json, &c, &st, &e), 0);
+    CHECK_EQ(c.mem_reservation, 128ull << 20);
+    CHECK_EQ(c.mem_limit, 768ull << 20);
+    CHECK_EQ(c.mem_shares, 5000);
+    CHECK(c.share_domain && !strcmp(c.share_domain, "web.tier-1_a"));
+    char *out = disco_vm_config_to_json(&c);
+    CHECK(out != NULL);
+    struct disco_vm_config c2;
+    void *st2 = NULL;
+    CHECK_EQ(disco_vm_config_parse(out, &c2, &st2, &e), 0);
+    CHECK_EQ(c2.mem, 1ull << 30);
+    CHECK_EQ(c2.mem_reservation, 128ull << 20);
+    CHECK_EQ(c2.mem_limit, 768ull << 20);
+    CHECK_EQ(c2.mem_shares, 5000);
+    CHECK(c2.share_domain && !strcmp(c2.share_domain, "web.tier-1_a"));
+    CHECK(out && strstr(out, "\"mem_limit\": \"768M\"") != NULL);   /* written like 'memory' */
+    free(out);
+    free(st);
+    free(st2);
+
+    /* 0 and null mean "none": parsed, and left out (domain: null) when written. */
+    CHECK_EQ(disco_vm_config_parse("{\"mem_reservation\": 0, \"mem_limit\": \"0\", "
+                                   "\"share_domain\": null}", &c, &st, &e), 0);
+    CHECK(c.mem_reservation == 0 && c.mem_limit == 0 && c.share_domain == NULL);
+    out = disco_vm_config_to_json(&c);
+    CHECK(out && !strstr(out, "mem_reservation") && !strstr(out, "mem_limit") &&
+          strstr(out, "\"share_domain\": null"));
+    free(out);
+    free(st);
+
+    /* create fills in the default shares (10 per MiB) and keeps the rest. */
+    struct fx fx;
+    struct disco_host *h = fx_open(&fx, 1);
+    if (!h)
+        return;
+    struct disco_vm_config in = {.name = "m1", .kernel = "/k/Image", .mem = 64u << 20,
+                                 .mem_reservation = 16u << 20, .share_domain = "d"};
+    CHECK_EQ(disco_create(h, &in, &e), 0);
+    CHECK_EQ(disco_get_config(h, "m1", &c, &e), 0);
+    CHECK_EQ(c.mem_shares, 640);
+    CHECK_EQ(c.mem_reservation, 16u << 20);
+    CHECK_EQ(c.mem_limit, 0);
+    CHECK(c.share_domain && !strcmp(c.share_domain, "d"));
+    struct disco_stats sst;
+    CHECK_EQ(disco_stats(h, "m1", &sst, &e), 0);   /* stopped: the configured values */
+    CHECK(sst.mem_reservation == (16u << 20) && sst.mem_limit == (64u << 20) &&
+          sst.mem_shares == 640);
+    /* ... and they survive a reopen of the host. */
+    disco_host_free(h);
+    if (!(h = fx_host(&fx, 1)))
+        return;
+    CHECK_EQ(disco_get_config(h, "m1", &c, &e), 0);
+    CHECK(c.mem_shares == 640 && c.mem_reservation == (16u << 20) && c.share_domain &&
+          !strcmp(c.share_domain, "d"));
+    fx_close(&fx);
+}
+
+/* Each bad memory value is refused by parse (and by create, for a config
+ * built in C) with a message naming the key. */
+static void config_mem_errors(void)
+{
+    expect_parse_error("{\"memory\": \"64M\", \"mem_reservation\": \"128M\"}",
+                       "'mem_reservation'");
+    expect_parse_error("{\"mem_reservation\": \"512M\"}", "'mem_reservation'");   /* > 256M */
+    expect_parse_error("{\"memory\": \"64M\", \"mem_limit\": \"128M\"}", "'mem_limit'");
+    expect_parse_error("{\"mem_limit\": \"8M\"}", "'mem_limit'");
+    expect_parse_error("{\"mem_limit\": \"4K\"}", "'mem_limit'");
+    expect_parse_error("{\"mem_reservation\": \"48M\", \"mem_limit\": \"32M\"}",
+                       "'mem_reservation'");
+    expect_parse_error("{\"mem_reservation\": \"6K\"}", "'mem_reservation'");
+    expect_parse_error("{\"mem_reservation\": \"lots\"}", "'mem_reservation'");
+    expect_parse_error("{\"mem_reservation\": true}", "'mem_reservation'");
+    expect_parse_error("{\"mem_limit\": -16}", "'mem_limit'");
+    expect_parse_error("{\"mem_limit\": [64]}", "'mem_limit'");
+    expect_parse_error("{\"mem_shares\": 0}", "'mem_shares'");
+    expect_parse_error("{\"mem_shares\": -5}", "'mem_shares'");
+    expect_parse_error("{\"mem_shares\": \"many\"}", "'mem_shares'");
+    expect_parse_error("{\"mem_shares\": 99999999999}", "'mem_shares'");
+    expect_parse_error("{\"share_domain\": \"a b\"}", "'share_domain'");
+    expect_parse_error("{\"share_domain\": \"a/b\"}", "'share_domain'");
+    expect_parse_error("{\"share_domain\": \"\"}", "'share_domain'");
+    expect_parse_error("{\"share_domain\": 7}", "'share_domain'");
+    expect_parse_error("{\"share_domain\": \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+                       "aaaaaaaaa\"}", "'share_domain'");   /* 65 */
+
+    struct fx fx;
+    struct disco_host *h = fx_open(&fx, 1);
+    if (!h)
+        return;
+    struct {
+        struct disco_vm_config c;
+        const char *key;
+    } bad[] = {
+        {{.mem = 32u << 20, .mem_reservation = 64u << 20}, "'mem_reservation'"},
+        {{.mem = 32u << 20, .mem_limit = 64u << 20}, "'mem_limit'"},
+        {{.mem = 32u << 20, .mem_limit = 1u << 20}, "'mem_limit'"},
+        {{.mem = 32u << 20, .mem_reservation = 24u << 20, .mem_limit = 20u << 20},
+         "'mem_reservation'"},
+        {{.mem = 32u << 20, .share_domain = "x y"}, "'share_domain'"},
+        {{.mem = 32u << 20, .mem_shares = 2000000000u}, "'mem_shares'"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        struct disco_err e = {0};
+        bad[i].c.name = "m";
+        bad[i].c.kernel = "/k/Image";
+        CHECK_EQ(disco_create(h, &bad[i].c, &e), -EINVAL);
+        if (!strstr(e.msg, bad[i].key))
+            printf("  case %zu: '%s' does not name %s\n", i, e.msg, bad[i].key);
+        CHECK(strstr(e.msg, bad[i].key) != NULL);
+    }
+    struct disco_info *all;
+    size_t n = 99;
+    CHECK_EQ(disco_list(h, &all, &n, NULL), 0);
+    CHECK_EQ(n, 0);   /* nothing was created */
+    free(all);
+    fx_close(&fx);
+}
+
+static struct disco_host *host_budget(const char *dir, uint64_t budget, struct disco_err *e)
+{
+    struct disco_host_config hc = {.state_dir = dir, .workers = 1, .mem_budget = budget};
+    return disco_host_new(&hc, e);
+}
+
+/* An impossible budget fails the host with the controller's error, and
+ * leaves the state directory usable. */
+static void host_bad_budget(void)
+{
+    char *dir = tmp_state();
+    CHECK(dir != NULL);
+    if (!dir)
+        return;
+    const uint64_t bad[] = {1024, 63ull << 20, UINT64_MAX / 2};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        struct disco_err e = {0};
+        struct disco_host *h = host_budget(dir, bad[i], &e);
+        if (h)
+            printf("  budget %llu accepted\n", (unsigned long long)bad[i]);
+        CHECK(h == NULL);
+        disco_host_free(h);
+        CHECK_EQ(e.code, -EINVAL);
+        CHECK(strstr(e.msg, "budget") != NULL);
+    }
+    struct disco_err e = {0};
+    struct disco_host *h = host_budget(dir, 64ull << 20, &e);   /* the minimum: fine */
+    if (!h)
+        printf("  64 MiB budget: %s\n", e.msg);
+    CHECK(h != NULL);
+    if (h) {
+        struct disco_host_mem_stats ms;
+        disco_host_mem_stats(h, &ms);
+        CHECK_EQ(ms.budget, 64ull << 20);
+        CHECK_EQ(ms.used, 0);
+    }
+    disco_host_free(h);
+    tmp_done(dir);
+}
+
 /* ---- create / list / destroy ---------------------------------------------------- */
 
 static void create_list_destroy(void)
@@ -1000,6 +1169,106 @@ static void huge_timeouts(void)
     fx_close(&fx);
 }
 
+/* ---- memory: reservations against the budget, host pool stats ---------------------- */
+
+static int create_mem(struct disco_host *h, const char *name, uint64_t mem, uint64_t res)
+{
+    struct disco_vm_config c = {.name = name, .kernel = guest_elf("idle"), .mem = mem,
+                                .mem_reservation = res};
+    struct disco_err e = {0};
+    int rc = disco_create(h, &c, &e);
+    if (rc < 0)
+        printf("  disco_create %s: %s\n", name, e.msg);
+    return rc;
+}
+
+static void mem_reservations(void)
+{
+    struct fx fx = {.dir = tmp_state()};
+    struct disco_err e = {0};
+    fx.h = host_budget(fx.dir, 64ull << 20, &e);   /* the smallest budget there is */
+    CHECK(fx.h != NULL);
+    if (!fx.h) {
+        printf("  disco_host_new: %s\n", e.msg);
+        tmp_done(fx.dir);
+        return;
+    }
+    struct disco_host *h = fx.h;
+    /* Never fits: refused at create, naming the key. */
+    struct disco_vm_config big = {.name = "big", .kernel = guest_elf("idle"), .mem = 128u << 20,
+                                  .mem_reservation = 100u << 20};
+    CHECK_EQ(disco_create(h, &big, &e), -ENOMEM);
+    CHECK(strstr(e.msg, "'mem_reservation'") != NULL);
+    CHECK_EQ(state_of(h, "big"), (enum disco_state)-1);
+    /* Each fits alone, not both at once: the second start is refused and
+     * it stays stopped; once the first stops it starts. */
+    CHECK_EQ(create_mem(h, "a", 48u << 20, 40u << 20), 0);
+    CHECK_EQ(create_mem(h, "b", 48u << 20, 40u << 20), 0);
+    CHECK_EQ(create_mem(h, "c", 48u << 20, 0), 0);
+    CHECK_EQ(disco_start(h, "a", &e), 0);
+    memset(&e, 0, sizeof e);
+    int rc = disco_start(h, "b", &e);
+    if (rc != -ENOMEM)
+        printf("  second start: rc %d (%s)\n", rc, e.msg);
+    CHECK_EQ(rc, -ENOMEM);
+    CHECK(strstr(e.msg, "'b'") != NULL);
+    CHECK_EQ(state_of(h, "b"), DISCO_STOPPED);
+    CHECK_EQ(disco_start(h, "c", &e), 0);   /* no reservation: always starts */
+    CHECK_EQ(disco_stop(h, "a", &e), 0);
+    CHECK_EQ(disco_start(h, "b", &e), 0);
+    CHECK_EQ(state_of(h, "b"), DISCO_RUNNING);
+    fx_close(&fx);
+}
+
+static void host_mem_stats(void)
+{
+    struct fx fx = {.dir = tmp_state()};
+    struct disco_err e = {0};
+    fx.h = host_budget(fx.dir, 256ull << 20, &e);
+    CHECK(fx.h != NULL);
+    if (!fx.h) {
+        printf("  disco_host_new: %s\n", e.msg);
+        tmp_done(fx.dir);
+        return;
+    }
+    struct disco_host *h = fx.h;
+    struct disco_host_mem_stats ms;
+    disco_host_mem_stats(h, &ms);
+    CHECK_EQ(ms.budget, 256ull << 20);
+    CHECK_EQ(ms.used, 0);
+    CHECK_EQ(create_mem(h, "vm1", 32u << 20, 8u << 20), 0);
+    CHECK_EQ(disco_start(h, "vm1", &e), 0);
+    /* The guest touches its pages as it boots: wait (bounded) until the
+     * pool has charged some. */
+    uint64_t end = now_ms() + 10000;
+    do {
+        disco_host_mem_stats(h, &ms);
+        if (ms.used)
+            break;
+        sleep_ms(5);
+    } while (now_ms() < end);
+    CHECK(ms.used > 0);
+    CHECK_EQ(ms.budget, 256ull << 20);
+    CHECK(ms.used <= (32u << 20));   /* one 32 MiB guest */
+    CHECK_EQ(ms.used, ms.private_bytes + ms.shared_frames_bytes);
+    CHECK_EQ(ms.saved, ms.shared_refs_bytes - ms.shared_frames_bytes);
+    CHECK(ms.used % 4096 == 0 && ms.private_bytes % 4096 == 0);   /* pages -> bytes */
+    struct disco_stats st;
+    CHECK_EQ(disco_stats(h, "vm1", &st, &e), 0);
+    CHECK_EQ(st.mem_reservation, 8u << 20);
+    CHECK_EQ(st.mem_limit, 32u << 20);   /* none set: the configured memory */
+    CHECK_EQ(st.mem_shares, 320);
+    CHECK(st.mem_private > 0);
+    CHECK(st.mem_private + st.mem_shared + st.mem_swapped <= st.mem);
+    CHECK(st.mem_private <= ms.private_bytes + 4096 * 64);   /* allow for pages touched since */
+    /* Stopped: the pool is empty again. */
+    CHECK_EQ(disco_stop(h, "vm1", &e), 0);
+    disco_host_mem_stats(h, &ms);
+    CHECK_EQ(ms.used, 0);
+    CHECK_EQ(ms.private_bytes, 0);
+    fx_close(&fx);
+}
+
 /* ---- several guests, and cycles without leaks --------------------------------------- */
 
 static void several_guests(void)
@@ -1242,6 +1511,9 @@ int main(void)
 {
     RUN(config_parse_errors);
     RUN(config_roundtrip);
+    RUN(config_mem_roundtrip);
+    RUN(config_mem_errors);
+    RUN(host_bad_budget);
     RUN(create_list_destroy);
     RUN(console_log_rotation);
     if (!find_guests()) {
@@ -1256,6 +1528,8 @@ int main(void)
         SKIP(console_echo, why);
         SKIP(shutdown_no_agent, why);
         SKIP(huge_timeouts, why);
+        SKIP(mem_reservations, why);
+        SKIP(host_mem_stats, why);
         SKIP(several_guests, why);
         SKIP(cycles_no_leaks, why);
         SKIP(concurrent_ops, why);
@@ -1271,6 +1545,8 @@ int main(void)
     RUN(console_echo);
     RUN(shutdown_no_agent);
     RUN(huge_timeouts);
+    RUN(mem_reservations);
+    RUN(host_mem_stats);
     RUN(several_guests);
     RUN(cycles_no_leaks);
     RUN(concurrent_ops);
