@@ -443,6 +443,7 @@ lookup: {
         fe = rv_fetch_resolve(h, pc);
         if (!fe)
             goto trap_charge; /* fetch fault taken */
+        p->code_host_stale = false;   /* host is taken from fe below */
         _Atomic uint32_t *w;
         if ((fe->tag & TLB_F_IO) || !(w = rv_codemap_word(h->codemap, fe->pa)) ||
             !(dp = dp_get(h, fe->pa, w)))
@@ -499,6 +500,13 @@ trap_charge:
 
 illegal: {
     SYNC();
+    if (unlikely(host && p->code_host_stale)) {
+        /* host may reach a frame no longer mapped (copy-on-write flush
+         * mid-block): look the page up again and redo the instruction. */
+        p->code_host_stale = false;
+        n = n0;
+        goto lookup;
+    }
     uint64_t raw;
     if (host) {
         uint32_t w = 0;
@@ -513,8 +521,16 @@ illegal: {
 }
 
 /* Only reached when a run is entered (decode_run decodes whole runs), so
- * the run was charged 0: charge it now. */
+ * the run was charged 0: charge it now. A copy-on-write flush earlier in
+ * the block may have left host reaching a frame that is no longer this
+ * machine's: then look the page up again first (the dpage stays, as it is
+ * per guest-physical page). */
 H4(UNDEC, {
+    if (unlikely(p->code_host_stale)) {
+        p->code_host_stale = false;
+        h->pc = PC();
+        goto lookup;
+    }
     decode_run(base, host, (unsigned)(d - base));
     n -= d->run;
     DISPATCH();

@@ -233,6 +233,12 @@ struct rv_hart_priv {
     /* bounding box of virtual addresses cached from superpages since the
      * last full flush: sfence.vma of an address inside forces a full flush */
     uint64_t super_lo, super_hi;
+
+    /* A copy-on-write TLB flush was served in the middle of a block
+     * (rv_serve_cow_flush): the run loop's host pointer to the current code
+     * page may reach a frame this machine no longer maps (and the memory
+     * layer may free), so it is taken again (lookup) before it is read. */
+    bool code_host_stale;
 };
 
 /* mstatus bits */
@@ -313,6 +319,13 @@ void rv_tlb_flush_write_pa(struct rv_hart *h, uint64_t pa);
 void rv_tlb_flush_fetch(struct rv_hart *h);
 /* Translate va for an access; returns 0 and *pa, or an exception cause. */
 int rv_translate(struct rv_hart *h, uint64_t va, int acc, int priv, uint64_t *pa);
+/* Called right after a bus call that may have broken copy-on-write
+ * (ram_page for_write, or a device callback that wrote guest memory): if
+ * that set FLUSH_TLB on this hart, flush the whole TLB now, before the
+ * returned pointer is used or cached, so that no entry still reaches the
+ * old frame (see rv_bus.ram_page). Other flush bits wait for the block
+ * boundary as usual. */
+void rv_serve_cow_flush(struct rv_hart *h);
 /* Slow paths. Return 0 on success, -1 when a trap was taken (h->pc must
  * hold the instruction's pc on entry), 1 (stores) when the write hit
  * decoded code, so the block must end. */

@@ -96,6 +96,21 @@ void rv_tlb_flush_fetch(struct rv_hart *h)
             h->p->tlb[idx][ACC_X][i].dp = NULL;
 }
 
+void rv_serve_cow_flush(struct rv_hart *h)
+{
+    /* seq_cst load: a shootdown that saw this hart waiting in its own
+     * shootdown (sched's `fencing`) counted on it seeing the request here,
+     * after that wait ended. */
+    if (likely(!(atomic_load(&h->flush_request) & FLUSH_TLB)))
+        return;
+    /* Clear before flushing: a request set after the clear stays pending
+     * and is served later; one set before it is served by this flush. */
+    if (!(atomic_fetch_and(&h->flush_request, ~FLUSH_TLB) & FLUSH_TLB))
+        return;
+    rv_tlb_flush_all(h);
+    h->p->code_host_stale = true;
+}
+
 static int page_fault(int acc)
 {
     return acc == ACC_X ? EXC_INSN_PAGE : acc == ACC_R ? EXC_LOAD_PAGE : EXC_STORE_PAGE;
@@ -176,7 +191,11 @@ restart:;
 
     uint64_t want = pte | PTE_A | (acc == ACC_W ? PTE_D : 0);
     if (want != pte) {
+        /* The page table page may be shared: this may copy it. pg is the
+         * pointer after the copy, and the CAS below fails (restart) if the
+         * PTE changed meanwhile. */
         uint8_t *pg = h->bus.ram_page(h->bus.ctx, pte_addr & PG_MASK, true);
+        rv_serve_cow_flush(h);
         if (!pg)
             return access_fault(acc);
         uint64_t expect = pte;
@@ -231,6 +250,8 @@ static struct tlbe *resolve(struct rv_hart *h, uint64_t va, int acc)
     }
     uint64_t ppage = pa & PG_MASK;
     uint8_t *host = h->bus.ram_page(h->bus.ctx, ppage, acc == ACC_W);
+    if (acc == ACC_W)
+        rv_serve_cow_flush(h);   /* before e caches host */
     uint64_t flags = 0;
     e->pa = ppage;
     e->dp = NULL;
@@ -304,7 +325,9 @@ int rv_load_slow(struct rv_hart *h, uint64_t va, unsigned size, uint64_t *val)
         return -1;
     if (e->tag & TLB_F_IO) {
         uint64_t v = 0;
-        if (h->bus.mmio_read(h->bus.ctx, e->pa | (va & (PG_SIZE - 1)), size, &v) < 0) {
+        int rc = h->bus.mmio_read(h->bus.ctx, e->pa | (va & (PG_SIZE - 1)), size, &v);
+        rv_serve_cow_flush(h);   /* a device may have written guest memory */
+        if (rc < 0) {
             rv_take_trap(h, EXC_LOAD_ACCESS, va);
             return -1;
         }
@@ -366,7 +389,11 @@ int rv_store_slow(struct rv_hart *h, uint64_t va, unsigned size, uint64_t val)
     if (e->tag & TLB_F_IO) {
         if (size < 8)
             val &= (1ull << (8 * size)) - 1;
-        if (h->bus.mmio_write(h->bus.ctx, e->pa | (va & (PG_SIZE - 1)), size, val) < 0) {
+        int rc = h->bus.mmio_write(h->bus.ctx, e->pa | (va & (PG_SIZE - 1)), size, val);
+        /* A device may have written guest memory (virtio queues processed
+         * on the notifying hart's thread), breaking copy-on-write. */
+        rv_serve_cow_flush(h);
+        if (rc < 0) {
             rv_take_trap(h, EXC_STORE_ACCESS, va);
             return -1;
         }
@@ -402,7 +429,9 @@ int rv_fetch16_slow(struct rv_hart *h, uint64_t va, uint16_t *out)
         return -1;
     if (e->tag & TLB_F_IO) {
         uint64_t pa = e->pa | (va & (PG_SIZE - 1)), v = 0;
-        if (h->bus.mmio_read(h->bus.ctx, pa & ~3ull, 4, &v) < 0) {
+        int rc = h->bus.mmio_read(h->bus.ctx, pa & ~3ull, 4, &v);
+        rv_serve_cow_flush(h);
+        if (rc < 0) {
             rv_take_trap(h, EXC_INSN_ACCESS, va);
             return -1;
         }

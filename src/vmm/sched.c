@@ -1300,14 +1300,17 @@ void sched_wake(struct sched_vm *v, unsigned i)
  * and gives up after FENCE_TIMEOUT_NS: a target stuck that long is not
  * executing guest instructions (e.g. inside a slow device access) and
  * serves the request before its next block. */
-void sched_fence_wait(struct sched_vm *v, unsigned self, uint64_t mask, int bits)
+/* Wait for the vCPUs of v in mask (except vCPU `skip`) to serve `bits`, as
+ * described above. me: the caller's own vCPU (of any VM) or NULL; it counts
+ * as fencing meanwhile, so that one waiting for it does not wait forever. */
+static void fence_wait(struct sched_vm *v, struct vcpu *me, unsigned skip, uint64_t mask,
+                       int bits)
 {
-    struct vcpu *me = self < v->n ? &v->vcpu[self] : NULL;
     if (me)
         atomic_store(&me->fencing, 1);
     uint64_t deadline = 0;
     for (unsigned i = 0; i < v->n && i < 64; i++) {
-        if (!(mask & (1ull << i)) || i == self)
+        if (!(mask & (1ull << i)) || i == skip)
             continue;
         struct vcpu *t = &v->vcpu[i];
         unsigned spins = 0;
@@ -1328,6 +1331,11 @@ void sched_fence_wait(struct sched_vm *v, unsigned self, uint64_t mask, int bits
 out:
     if (me)
         atomic_store(&me->fencing, 0);
+}
+
+void sched_fence_wait(struct sched_vm *v, unsigned self, uint64_t mask, int bits)
+{
+    fence_wait(v, self < v->n ? &v->vcpu[self] : NULL, self, mask, bits);
 }
 
 /* ---- statistics ---------------------------------------------------------------------------- */
@@ -1373,14 +1381,29 @@ void sched_vm_stats(struct sched_vm *v, struct sched_vm_stats *st)
     pthread_mutex_unlock(&v->s->lock);
 }
 
-/* STUB: replaced by the real implementation. */
+/* Copy-on-write shootdown (see sched.h). The calling thread's own vCPU
+ * (running_here: a worker inside a slice, e.g. in ram_page) is the one that
+ * broke the page: it serves its FLUSH_TLB as soon as its bus call returns,
+ * so it is not waited for, and it counts as fencing while it waits, which
+ * is sound for the same reason as for an SBI fence: a vCPU waiting here is
+ * inside a bus callback and serves its flush before its next guest
+ * instruction (the CPU serves FLUSH_TLB right after ram_page(for_write) and
+ * device callbacks return). That keeps two vCPUs that break pages at the
+ * same time from waiting for each other. Its VM may be another than v (a
+ * device of one VM writing another's memory): it is marked all the same.
+ * Other threads (event loop, API) have no vCPU and just wait. */
 void sched_vm_shootdown(struct sched_vm *v, int bits, bool wait)
 {
+    if (!v || !bits)
+        return;
     uint64_t mask = 0;
     for (unsigned i = 0; i < v->n && i < 64; i++) {
         atomic_fetch_or(&v->vcpu[i].hart->flush_request, bits);
         mask |= 1ull << i;
     }
-    if (wait)
-        sched_fence_wait(v, ~0u, mask, bits);
+    if (!wait)
+        return;
+    struct vcpu *me = running_here;
+    unsigned skip = me && me->vm == v ? me->idx : ~0u;
+    fence_wait(v, me, skip, mask, bits);
 }

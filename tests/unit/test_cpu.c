@@ -1534,6 +1534,241 @@ static void atomics_two_threads(void)
     tenv_free(e);
 }
 
+/* ---- copy-on-write breaks (shared pages, as the pmap does them) ---------- */
+
+/* A bus whose page `page` starts out shared copy-on-write: it is served
+ * from `shared` (the pool frame, "A") for reads and fetches; the first
+ * ram_page for writing copies A into the page's own RAM ("B"), returns B
+ * and sets FLUSH_TLB on the hart (the shootdown), as pmap_page and the
+ * VMM's hook do. A store to DEV_BASE + 0x100 breaks it too, like virtio
+ * DMA done inside mmio_write, and then writes dma_val at B + dma_off and
+ * the patch word at B + patch_off (a device writing guest memory, with the
+ * codemap told as pmap's write hook does). poison: after the copy, A is
+ * filled with zeros, like a pool frame freed and reused, so a stale
+ * pointer into it reads something else. */
+#define COW_DOORBELL (DEV_BASE + 0x100)
+struct cow_bus {
+    struct tenv *e;
+    uint64_t page;
+    uint8_t *shared;
+    bool broken, poison;
+    unsigned breaks;
+    uint64_t dma_val;
+    unsigned dma_off;
+    uint32_t patch;
+    unsigned patch_off;   /* 0: none */
+};
+
+static void cow_break(struct cow_bus *c)
+{
+    memcpy(ram_ptr(c->e, c->page), c->shared, 4096);
+    c->broken = true;
+    c->breaks++;
+    if (c->poison)
+        memset(c->shared, 0, 4096);
+    rv_hart_flush_tlb(c->e->h);
+}
+
+static uint8_t *cow_ram_page(void *ctx, uint64_t pa, bool for_write)
+{
+    struct cow_bus *c = ctx;
+    if ((pa & ~0xfffull) == c->page && !c->broken) {
+        if (!for_write)
+            return c->shared;
+        cow_break(c);
+    }
+    return fb_ram_page(&c->e->fb, pa, for_write);
+}
+
+static int cow_mmio_read(void *ctx, uint64_t pa, unsigned len, uint64_t *val)
+{
+    struct cow_bus *c = ctx;
+    return fb_mmio_read(&c->e->fb, pa, len, val);
+}
+
+static int cow_mmio_write(void *ctx, uint64_t pa, unsigned len, uint64_t val)
+{
+    struct cow_bus *c = ctx;
+    if (pa != COW_DOORBELL)
+        return fb_mmio_write(&c->e->fb, pa, len, val);
+    if (!c->broken)
+        cow_break(c);
+    w64(c->e, c->page + c->dma_off, c->dma_val);
+    if (c->patch_off)
+        w32(c->e, c->page + c->patch_off, c->patch);
+    rv_codemap_written(c->e->cm, c->page, 4096);
+    return 0;
+}
+
+/* Program builder at RAM_BASE, traps to HALT, and `page` shared COW with
+ * the given words at offsets 8 and 16 in A (B holds junk until the copy). */
+static struct tenv *cow_setup(struct prog *p, struct cow_bus *c, uint64_t page)
+{
+    struct tenv *e = setup(p);
+    memset(c, 0, sizeof *c);
+    c->e = e;
+    c->page = page;
+    c->shared = aligned_alloc(4096, 4096);
+    memset(c->shared, 0, 4096);
+    uint64_t a8 = 0x1111, a16 = 0x3333;
+    memcpy(c->shared + 8, &a8, 8);
+    memcpy(c->shared + 16, &a16, 8);
+    memset(ram_ptr(e, page), 0xee, 4096 - 8);
+    e->h->bus.ctx = c;
+    e->h->bus.ram_page = cow_ram_page;
+    e->h->bus.mmio_read = cow_mmio_read;
+    e->h->bus.mmio_write = cow_mmio_write;
+    return e;
+}
+
+static void cow_free(struct cow_bus *c)
+{
+    tenv_free(c->e);
+    free(c->shared);
+}
+
+/* Load (read TLB -> A), store (breaks COW: B), load again, all in one
+ * block: the second load must see the store, i.e. the hart dropped its
+ * read-TLB entry to A as soon as ram_page returned, not at the block's
+ * end. */
+static void cow_store_then_load(void)
+{
+    struct prog p;
+    struct cow_bus c;
+    struct tenv *e = cow_setup(&p, &c, DATA);
+    struct rv_hart *h = e->h;
+    li(&p, S0, DATA);
+    emit(&p, LD(A0, S0, 8));
+    li(&p, T0, 0x2222);
+    emit(&p, SD(T0, S0, 8));
+    emit(&p, LD(A1, S0, 8));
+    emit(&p, LD(A2, S0, 16));
+    emit(&p, WFI);
+    CHECK_EQ(run(e, 1000), RV_EXIT_WFI);
+    CHECK_EQ(h->p->mcause, 0);
+    CHECK_EQ(c.breaks, 1);
+    CHECK_EQ(h->x[A0], 0x1111);
+    CHECK_EQ(h->x[A1], 0x2222);
+    CHECK_EQ(h->x[A2], 0x3333);
+    CHECK_EQ(r64(e, DATA + 8), 0x2222);
+    CHECK_EQ(atomic_load(&h->flush_request) & FLUSH_TLB, 0);
+    cow_free(&c);
+}
+
+/* The same through an AMO, and through LR/SC (the reservation is by
+ * address: the SC compares with the value LR read from A, now in B). */
+static void cow_amo_then_load(void)
+{
+    struct prog p;
+    struct cow_bus c;
+    struct tenv *e = cow_setup(&p, &c, DATA);
+    struct rv_hart *h = e->h;
+    li(&p, S0, DATA + 8);
+    emit(&p, LD(A0, S0, 0));
+    li(&p, T0, 5);
+    emit(&p, AMOADD_D(A1, S0, T0));
+    emit(&p, LD(A2, S0, 0));
+    emit(&p, WFI);
+    CHECK_EQ(run(e, 1000), RV_EXIT_WFI);
+    CHECK_EQ(h->p->mcause, 0);
+    CHECK_EQ(c.breaks, 1);
+    CHECK_EQ(h->x[A0], 0x1111);
+    CHECK_EQ(h->x[A1], 0x1111);
+    CHECK_EQ(h->x[A2], 0x1116);
+    cow_free(&c);
+
+    e = cow_setup(&p, &c, DATA);
+    h = e->h;
+    li(&p, S0, DATA + 16);
+    emit(&p, LD(A0, S0, 0));
+    emit(&p, LR_D(A1, S0));
+    li(&p, T1, 0x4444);
+    emit(&p, SC_D(A2, S0, T1));
+    emit(&p, LD(A3, S0, 0));
+    emit(&p, WFI);
+    CHECK_EQ(run(e, 1000), RV_EXIT_WFI);
+    CHECK_EQ(h->p->mcause, 0);
+    CHECK_EQ(c.breaks, 1);
+    CHECK_EQ(h->x[A1], 0x3333);
+    CHECK_EQ(h->x[A2], 0);        /* SC succeeded */
+    CHECK_EQ(h->x[A3], 0x4444);
+    cow_free(&c);
+}
+
+/* A device callback (mmio_write) that writes guest memory breaks COW: the
+ * hart serves the flush when the callback returns. */
+static void cow_mmio_dma_then_load(void)
+{
+    struct prog p;
+    struct cow_bus c;
+    struct tenv *e = cow_setup(&p, &c, DATA);
+    struct rv_hart *h = e->h;
+    c.dma_val = 0x5555;
+    c.dma_off = 8;
+    li(&p, S0, DATA);
+    li(&p, S2, COW_DOORBELL);
+    emit(&p, LD(A0, S0, 8));
+    emit(&p, SD(0, S2, 0));
+    emit(&p, LD(A1, S0, 8));
+    emit(&p, WFI);
+    CHECK_EQ(run(e, 1000), RV_EXIT_WFI);
+    CHECK_EQ(h->p->mcause, 0);
+    CHECK_EQ(c.breaks, 1);
+    CHECK_EQ(h->x[A0], 0x1111);
+    CHECK_EQ(h->x[A1], 0x5555);
+    cow_free(&c);
+}
+
+/* The code page itself is shared and a device breaks it in the middle of
+ * a block, patching an instruction further on and leaving A poisoned (a
+ * freed frame): the hart must not decode the rest of the page, nor read an
+ * instruction's bits for mtval, from A. */
+static void cow_code_page_mid_block(void)
+{
+    struct prog p;
+    struct cow_bus c;
+    struct tenv *e = cow_setup(&p, &c, RAM_BASE + 0x1000);
+    struct rv_hart *h = e->h;
+    uint32_t code[] = {
+        LUI(S2, (int32_t)COW_DOORBELL & ~0xfff),
+        SD(0, S2, 0x100),            /* 0x04: DMA breaks the code page */
+        JAL(0, 0x40 - 0x08),         /* 0x08: in-page jump to a new run */
+    };
+    memcpy(c.shared, code, sizeof code);
+    uint32_t old = ADDI(A0, 0, 7), patched = ADDI(A0, 0, 42);
+    memcpy(c.shared + 0x40, &old, 4);
+    uint32_t wfi = WFI;
+    memcpy(c.shared + 0x44, &wfi, 4);
+    c.poison = true;
+    c.patch = patched;
+    c.patch_off = 0x40;
+    c.dma_off = 0x80;
+    h->pc = RAM_BASE + 0x1000;
+    CHECK_EQ(run(e, 1000), RV_EXIT_WFI);
+    CHECK_EQ(h->p->mcause, 0);
+    CHECK_EQ(c.breaks, 1);
+    CHECK_EQ(h->x[A0], 42);
+    cow_free(&c);
+
+    /* An FP instruction with mstatus.FS off, decoded before the break in
+     * the same run: its illegal-instruction trap reports its bits. */
+    e = cow_setup(&p, &c, RAM_BASE + 0x1000);
+    h = e->h;
+    uint32_t fadd = 0x02007053u;   /* fadd.d f0, f0, f0 */
+    uint32_t code2[] = {LUI(S2, (int32_t)COW_DOORBELL & ~0xfff), SD(0, S2, 0x100), fadd, WFI};
+    memcpy(c.shared, code2, sizeof code2);
+    c.poison = true;
+    c.dma_off = 0x80;
+    h->mstatus &= ~MS_FS;
+    h->pc = RAM_BASE + 0x1000;
+    CHECK_EQ(run(e, 1000), RV_EXIT_WFI);
+    CHECK_EQ(c.breaks, 1);
+    CHECK_EQ(h->p->mcause, EXC_ILLEGAL);
+    CHECK_EQ(h->p->mepc, RAM_BASE + 0x1008);
+    CHECK_EQ(h->p->mtval, fadd);
+    cow_free(&c);
+}
+
 int main(void)
 {
     RUN(basic_alu);
@@ -1566,5 +1801,9 @@ int main(void)
     RUN(sbi_timer_stip);
     RUN(fp_loads_stores);
     RUN(atomics_two_threads);
+    RUN(cow_store_then_load);
+    RUN(cow_amo_then_load);
+    RUN(cow_mmio_dma_then_load);
+    RUN(cow_code_page_mid_block);
     T_EXIT();
 }

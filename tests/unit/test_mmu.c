@@ -429,6 +429,75 @@ static void mprv_loads(void)
     tenv_free(m.e);
 }
 
+/* A bus where one page (here: a page-table page) is shared copy-on-write:
+ * reads are served from `shared` (A) until ram_page is asked for writing,
+ * which copies A into the page's own RAM (B), poisons A (a freed frame),
+ * sets FLUSH_TLB on the hart (the shootdown) and returns B. */
+struct cow_bus {
+    struct tenv *e;
+    uint64_t page;
+    uint8_t *shared;
+    bool broken;
+    unsigned breaks;
+};
+
+static uint8_t *cow_ram_page(void *ctx, uint64_t pa, bool for_write)
+{
+    struct cow_bus *c = ctx;
+    if ((pa & ~0xfffull) == c->page && !c->broken) {
+        if (!for_write)
+            return c->shared;
+        memcpy(ram_ptr(c->e, c->page), c->shared, 4096);
+        memset(c->shared, 0, 4096);
+        c->broken = true;
+        c->breaks++;
+        rv_hart_flush_tlb(c->e->h);
+    }
+    return fb_ram_page(&c->e->fb, pa, for_write);
+}
+
+/* The walker sets the A bit of a leaf PTE in a shared page-table page:
+ * that breaks COW inside the walk. The guest reads the PTE through a
+ * mapping of that table before (read TLB -> A) and after, in one block:
+ * the second read must see the A bit, i.e. the walk's flush was served at
+ * once (and the CAS went to B, whose PTE the walk then used). */
+static void cow_page_table_ad_update(void)
+{
+    struct menv m;
+    menv_init(&m, 3);
+    struct rv_hart *h = m.e->h;
+    uint64_t pte_a = pt_map(&m.t, 0x40000000, PG_A, V | R | W, 0);   /* no A, no D */
+    uint64_t table = pte_a & ~0xfffull;
+    pt_map(&m.t, 0x40001000, table, V | R | A | D, 0);
+    w64(m.e, PG_A, 0x77);
+    struct cow_bus c = {.e = m.e, .page = table};
+    c.shared = aligned_alloc(4096, 4096);
+    memcpy(c.shared, ram_ptr(m.e, table), 4096);
+    memset(ram_ptr(m.e, table), 0xee, 4096 - 8);   /* B: junk until the copy */
+    h->bus.ctx = &c;
+    h->bus.ram_page = cow_ram_page;
+    li(&m.p, S1, 0x40001000 + (pte_a & 0xfff));
+    li(&m.p, S0, 0x40000000);
+    emit(&m.p, LD(A0, S1, 0));    /* the leaf PTE, from A */
+    emit(&m.p, LD(A1, S0, 0));    /* walk sets A: COW of the table */
+    emit(&m.p, LD(A2, S1, 0));    /* the leaf PTE again, from B */
+    emit(&m.p, SD(A1, S0, 8));    /* walk sets D, in B */
+    emit(&m.p, LD(A3, S1, 0));
+    emit(&m.p, WFI);
+    menv_go(&m, RV_PRIV_S);
+    CHECK_EQ(menv_run(&m), RV_EXIT_WFI);
+    CHECK_EQ(h->p->mcause, 0);
+    CHECK_EQ(c.breaks, 1);
+    CHECK_EQ(h->x[A0] & (A | D), 0);
+    CHECK_EQ(h->x[A1], 0x77);
+    CHECK_EQ(h->x[A2] & (A | D), A);
+    CHECK_EQ(h->x[A3] & (A | D), A | D);
+    CHECK_EQ(r64(m.e, pte_a) & (A | D), A | D);
+    CHECK_EQ(r64(m.e, PG_A + 8), 0x77);
+    free(c.shared);
+    tenv_free(m.e);
+}
+
 int main(void)
 {
     RUN(sv39_basic);
@@ -441,5 +510,6 @@ int main(void)
     RUN(cross_page_fetch);
     RUN(fetch_fault_delegated);
     RUN(mprv_loads);
+    RUN(cow_page_table_ad_update);
     T_EXIT();
 }

@@ -124,6 +124,17 @@ static const uint32_t p_fence[] = {
     JMP(-36),
 };
 
+/* Forever: store to a5 (a page whose write slow path shoots the VM down,
+ * see shoot_bus), store to a4 (an MMIO register that does the same), count
+ * at a0. */
+static const uint32_t p_shoot[] = {
+    SD(T0, A5, 0),
+    SD(T0, A4, 0),
+    ADDI(T0, T0, 1),
+    SD(T0, A0, 0),
+    JMP(-16),
+};
+
 /* Code on three pages, checking its own results (for trimming). Page 0:
  * enable MSIE and MTIE; loop: call page 1 (sum 1..50) and page 2 (check
  * the sum: rounds at a0, errors at a0 + 8), clear own msip (a2), set
@@ -898,6 +909,170 @@ out:
     sched_free(s);
 }
 
+/* ---- copy-on-write shootdowns ------------------------------------------------------ */
+
+#define FLUSH_TLB_BIT 1   /* flush_request bit 0: TLB (riscv/hart.h) */
+
+/* A non-worker thread's shootdown returns only once a busy vCPU has served
+ * the flush (it clears the bit itself), and does not wait for a sleeping
+ * or paused one (their bits stay set until they next run); wait = false
+ * only sets the bits. */
+static void sched_shootdown_waits(void)
+{
+    struct sched *s = mksched(1);
+    struct tvm *a = tvm_new(2, p_count, 3);
+    CHECK(s && a);
+    if (!s || !a)
+        goto out;
+    pmap_write(board_pmap(a->b), RAM + 0x1000, p_idle, sizeof p_idle);
+    struct rv_hart *h0 = board_hart(a->b, 0), *h1 = board_hart(a->b, 1);
+    h1->pc = RAM + 0x1000;
+    CHECK_EQ(tvm_attach(a, s, 0, 0), 0);
+    sched_vm_resume(a->sv);
+    CHECK(wait_vcpu_state(a, 1, SCHED_VCPU_SLEEPING, 2000000000ull));
+    CHECK(wait_vcpu_state(a, 0, SCHED_VCPU_RUNNING, 2000000000ull));
+    unsigned served = 0;
+    uint64_t slowest = 0;
+    for (int k = 0; k < 200; k++) {
+        sleep_ns(500000);   /* leave the host CPU to the worker */
+        uint64_t t0 = mono_ns();
+        sched_vm_shootdown(a->sv, FLUSH_TLB_BIT, true);
+        uint64_t dt = mono_ns() - t0;
+        slowest = dt > slowest ? dt : slowest;
+        served += !(atomic_load(&h0->flush_request) & FLUSH_TLB_BIT);
+    }
+    /* As in sched_fence_running: the busy vCPU is inside rv_hart_run
+     * nearly all the time; without the wait its bit would still be set
+     * almost every time. */
+    printf("  shootdown: %u of 200 served while waiting, slowest %llu us\n", served,
+           (unsigned long long)(slowest / 1000));
+    CHECK(served >= 150);
+    CHECK(slowest < 1500000000ull);   /* bounded, never hangs */
+    CHECK(atomic_load(&h1->flush_request) & FLUSH_TLB_BIT);   /* asleep: not waited for */
+    struct sched_vcpu_stats st;
+    sched_vcpu_stats(a->sv, 1, &st);
+    CHECK_EQ(st.state, SCHED_VCPU_SLEEPING);
+
+    sched_vm_pause(a->sv);
+    atomic_store(&h0->flush_request, 0);
+    atomic_store(&h1->flush_request, 0);
+    uint64_t t0 = mono_ns();
+    sched_vm_shootdown(a->sv, FLUSH_TLB_BIT, true);
+    CHECK(mono_ns() - t0 < 10000000ull);   /* nothing runs: no wait */
+    CHECK(atomic_load(&h0->flush_request) & FLUSH_TLB_BIT);
+    CHECK(atomic_load(&h1->flush_request) & FLUSH_TLB_BIT);
+    atomic_store(&h0->flush_request, 0);
+    atomic_store(&h1->flush_request, 0);
+    sched_vm_shootdown(a->sv, FLUSH_TLB_BIT, false);
+    CHECK(atomic_load(&h0->flush_request) & FLUSH_TLB_BIT);
+    CHECK(atomic_load(&h1->flush_request) & FLUSH_TLB_BIT);
+out:
+    tvm_free(a);
+    sched_free(s);
+}
+
+/* A hart's bus wrapped so that a write slow path to `page` (ram_page with
+ * for_write, as a copy-on-write break does) and a store to the MMIO
+ * register `mmio` (as a device doing DMA) each shoot the VM down from
+ * inside rv_hart_run. */
+#define SHOOT_MMIO 0x30000000ull
+struct shoot_bus {
+    struct rv_bus orig;
+    struct sched_vm *sv;
+    uint64_t page;
+    _Atomic uint64_t calls;
+};
+
+static uint8_t *shoot_ram_page(void *ctx, uint64_t pa, bool for_write)
+{
+    struct shoot_bus *sb = ctx;
+    uint8_t *p = sb->orig.ram_page(sb->orig.ctx, pa, for_write);
+    if (p && for_write && (pa & ~0xfffull) == sb->page) {
+        sched_vm_shootdown(sb->sv, FLUSH_TLB_BIT, true);
+        atomic_fetch_add(&sb->calls, 1);
+    }
+    return p;
+}
+
+static int shoot_mmio_read(void *ctx, uint64_t pa, unsigned len, uint64_t *val)
+{
+    struct shoot_bus *sb = ctx;
+    return sb->orig.mmio_read(sb->orig.ctx, pa, len, val);
+}
+
+static int shoot_mmio_write(void *ctx, uint64_t pa, unsigned len, uint64_t val)
+{
+    struct shoot_bus *sb = ctx;
+    if (pa != SHOOT_MMIO)
+        return sb->orig.mmio_write(sb->orig.ctx, pa, len, val);
+    sched_vm_shootdown(sb->sv, FLUSH_TLB_BIT, true);
+    atomic_fetch_add(&sb->calls, 1);
+    return 0;
+}
+
+static bool shoot_sbi(void *ctx, struct rv_hart *h)
+{
+    struct shoot_bus *sb = ctx;
+    return sb->orig.sbi_call ? sb->orig.sbi_call(sb->orig.ctx, h) : false;
+}
+
+/* Two vCPUs on two workers shoot each other down from inside rv_hart_run,
+ * as fast as they can (each of their flushes also flushes their own TLB,
+ * so every loop takes both slow paths again), while the test thread shoots
+ * too: no deadlock (a vCPU waiting in a shootdown counts as done for the
+ * other), both make steady progress. */
+static void sched_shootdown_mutual(void)
+{
+    struct sched *s = mksched(2);
+    struct tvm *a = tvm_new(2, p_shoot, sizeof p_shoot / 4);
+    struct shoot_bus sb[2];
+    memset(sb, 0, sizeof sb);
+    CHECK(s && a);
+    if (!s || !a)
+        goto out;
+    for (unsigned i = 0; i < 2; i++) {
+        struct rv_hart *h = board_hart(a->b, i);
+        sb[i].orig = h->bus;
+        sb[i].page = RAM + 0x20000 + 0x1000 * i;
+        h->bus.ctx = &sb[i];
+        h->bus.ram_page = shoot_ram_page;
+        h->bus.mmio_read = shoot_mmio_read;
+        h->bus.mmio_write = shoot_mmio_write;
+        h->bus.sbi_call = shoot_sbi;
+        h->x[A4] = SHOOT_MMIO;
+        h->x[A5] = sb[i].page;
+    }
+    CHECK_EQ(tvm_attach(a, s, 0, 0), 0);
+    sb[0].sv = sb[1].sv = a->sv;
+    sched_vm_resume(a->sv);
+    const uint64_t want = 20000;
+    uint64_t slowest = 0, start = mono_ns();
+    /* Usually well under a second; the bound is for ASan on a busy host.
+     * A deadlock would cost the fence timeout (1 s) per round. */
+    uint64_t end = start + 20000000000ull;
+    while ((counter(a, 0) < want || counter(a, 1) < want) && mono_ns() < end) {
+        sleep_ns(2000000);
+        uint64_t t0 = mono_ns();
+        sched_vm_shootdown(a->sv, FLUSH_TLB_BIT, true);
+        uint64_t dt = mono_ns() - t0;
+        slowest = dt > slowest ? dt : slowest;
+    }
+    uint64_t took = mono_ns() - start;
+    printf("  mutual shootdowns: %llu and %llu rounds, %llu and %llu calls in %llu ms, "
+           "test thread's slowest %llu us\n",
+           (unsigned long long)counter(a, 0), (unsigned long long)counter(a, 1),
+           (unsigned long long)atomic_load(&sb[0].calls),
+           (unsigned long long)atomic_load(&sb[1].calls), (unsigned long long)(took / 1000000),
+           (unsigned long long)(slowest / 1000));
+    CHECK(counter(a, 0) >= want && counter(a, 1) >= want);
+    /* each round shoots at least once from its ram_page and its MMIO store */
+    CHECK(atomic_load(&sb[0].calls) >= 2 * want && atomic_load(&sb[1].calls) >= 2 * want);
+    CHECK(slowest < 1500000000ull);
+out:
+    tvm_free(a);
+    sched_free(s);
+}
+
 /* Bad parameters are refused with a message. */
 static void sched_bad_params(void)
 {
@@ -925,6 +1100,8 @@ int main(void)
     RUN(sched_pause_stops);
     RUN(sched_fence_running);
     RUN(sched_sbi_fences);
+    RUN(sched_shootdown_waits);
+    RUN(sched_shootdown_mutual);
     RUN(sched_trim_idle);
     RUN(sched_trim_min_pages);
     RUN(sched_trim_interval);
