@@ -89,8 +89,10 @@ void mpool_charge(struct mpool *mp, int64_t private_pages);
 const uint8_t *mpool_share(struct mpool *mp, uint32_t domain, uint64_t hash, const uint8_t *page);
 /* Drop a reference to a frame mpool_share returned. */
 void mpool_unshare(struct mpool *mp, const uint8_t *frame);
-/* Forget share-table entries that hold no frame (first sightings), e.g.
- * when a scan round ends, so the table stays bounded. */
+/* Forget share-table entries of `domain` that hold no frame (first
+ * sightings). Optional: the pool bounds first sightings itself (at most
+ * one per page of budget, the oldest forgotten first) and knows a page
+ * offered again from the same address for the same one. */
 void mpool_forget_hints(struct mpool *mp, uint32_t domain);
 struct swap *mpool_swap(struct mpool *mp, struct disco_err *err);
 
