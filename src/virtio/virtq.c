@@ -29,12 +29,18 @@ static int load16_acquire(struct pmap *pm, uint64_t gpa, uint16_t *out)
 {
     if ((gpa & 1) || !pmap_contains(pm, gpa, 2))
         return -EFAULT;
-    uint8_t *page = pmap_page(pm, gpa, false);
-    if (!page)
-        return -EFAULT;
-    uint16_t *p = (uint16_t *)(void *)(page + (gpa & (PMAP_PAGE_SIZE - 1)));
-    *out = le16toh(__atomic_load_n(p, __ATOMIC_ACQUIRE));
-    return 0;
+    /* A read may return a shared frame; if a copy-on-write elsewhere
+     * released it meanwhile (TLB shootdowns do not reach device threads),
+     * the entry changed: read again from the new page. */
+    for (;;) {
+        uint8_t *page = pmap_page(pm, gpa, false);
+        if (!page)
+            return -EFAULT;
+        uint16_t *p = (uint16_t *)(void *)(page + (gpa & (PMAP_PAGE_SIZE - 1)));
+        *out = le16toh(__atomic_load_n(p, __ATOMIC_ACQUIRE));
+        if (pmap_page(pm, gpa, false) == page)
+            return 0;
+    }
 }
 
 static int store16_release(struct pmap *pm, uint64_t gpa, uint16_t v)

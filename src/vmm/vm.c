@@ -20,6 +20,7 @@
 #include "riscv/hart.h"
 #include "virtio/virtio_mmio.h"
 #include "vmm/evloop.h"
+#include "vmm/memctl.h"
 #include "vmm/sched.h"
 #include "util/clock.h"
 
@@ -77,6 +78,10 @@ struct vm {
      * memory the VM may hold is the host's decision, not the guest's; the
      * rebooted guest inflates back to it once its driver is up. */
     uint64_t balloon_target;
+    /* The memory controller's balloon target (pages, ctl): the guest is
+     * asked for the larger of the two balloons, i.e. keeps the smaller
+     * memory. Cleared on reset: the controller forgets the VM then. */
+    uint64_t mc_balloon_target;
     uint64_t balloon_reported_before;         /* reported pages of devices a reset dropped */
     int efd;                                  /* eventfd: wakes the loop for this VM */
     _Atomic int stop;                         /* vm_request_stop */
@@ -86,6 +91,13 @@ struct vm {
     pthread_mutex_t ctl;                      /* see above */
     enum vm_state state;
     bool user_paused;                         /* vm_pause */
+    /* Memory controller (vm_start's mc): mv is this machine's entry (ctl;
+     * re-added on reset). quiesce_depth counts controller quiesces in
+     * progress (ctl): while nonzero nothing else resumes the vCPUs, and the
+     * last unquiesce resumes them only if nobody else wants them paused. */
+    struct memctl *mc;
+    struct memctl_vm *mv;
+    unsigned quiesce_depth;
     struct sched_vm *sv;                      /* while started */
     struct evloop *ev;
     struct vm_events events;
@@ -188,6 +200,17 @@ static void notify(struct vm *vm)
     uint64_t one = 1;
     ssize_t r = write(vm->efd, &one, sizeof one);
     (void)r;
+}
+
+/* Ask the balloon for the user's or the controller's target, whichever
+ * leaves the guest less memory. ctl held. */
+static void balloon_apply(struct vm *vm)
+{
+    if (!vm->vballoon)
+        return;
+    uint64_t pages = vm->balloon_target > vm->mc_balloon_target ? vm->balloon_target
+                                                                : vm->mc_balloon_target;
+    virtio_balloon_set_target(vm->vballoon, pages);
 }
 
 /* ---- console -------------------------------------------------------------- */
@@ -345,6 +368,17 @@ static void vm_fence_wait(void *ctx, unsigned self, uint64_t mask, int bits)
         sched_fence_wait(vm->sv, self, mask, bits);
 }
 
+/* The pmap's TLB shootdown (copy-on-write break, discard): any thread.
+ * Not started: no hart runs, nothing to flush. */
+static void vm_shootdown(void *ctx, uint64_t gpa, bool wait)
+{
+    (void)gpa;
+    struct vm *vm = ctx;
+    struct sched_vm *sv = vm->sv;
+    if (sv)
+        sched_vm_shootdown(sv, 1 /* FLUSH_TLB */, wait);
+}
+
 void vm_request_stop(struct vm *vm)
 {
     atomic_store(&vm->stop, 1);
@@ -403,6 +437,7 @@ static int vm_build(struct vm *vm, struct disco_err *err)
     vm->board = board_new(&bc, err);
     if (!vm->board)
         return err ? err->code : -ENOMEM;
+    pmap_set_shootdown_hook(board_pmap(vm->board), vm_shootdown, vm);
     int rc = 0;
     /* Fill slots from the top, like QEMU's virtio-mmio bus: the device
      * tree lists slot 7 first, so the first --disk is /dev/vda. */
@@ -437,8 +472,8 @@ static int vm_build(struct vm *vm, struct disco_err *err)
     vm->vballoon = virtio_balloon_new(&hb, err);
     if (!vm->vballoon || (rc = attach(vm, slot, vm->vballoon, err)) < 0)
         goto fail;
-    if (vm->balloon_target)
-        virtio_balloon_set_target(vm->vballoon, vm->balloon_target);
+    if (vm->balloon_target || vm->mc_balloon_target)
+        balloon_apply(vm);
 
     struct board_boot boot = {
         .kernel = c->kernel,
@@ -701,6 +736,99 @@ static const struct sched_vm_ops vm_sched_ops = {
     .exit = vm_exit,
 };
 
+/* ---- memory controller hooks (its ticks: the loop thread) ------------------------- */
+
+/* Nesting: vm_pause (user_paused), the loop's own pauses (stop, reset:
+ * serialised with the controller on the loop thread) and controller
+ * quiesces all pause the scheduler VM; it is resumed only when none of
+ * them holds it: here, in vm_resume, in vm_start and after a reset. */
+static void mc_quiesce(void *ctx)
+{
+    struct vm *vm = ctx;
+    pthread_mutex_lock(&vm->ctl);
+    vm->quiesce_depth++;
+    if (vm->sv)
+        sched_vm_pause(vm->sv);
+    pthread_mutex_unlock(&vm->ctl);
+}
+
+static void mc_unquiesce(void *ctx)
+{
+    struct vm *vm = ctx;
+    pthread_mutex_lock(&vm->ctl);
+    if (vm->quiesce_depth && --vm->quiesce_depth == 0 && vm->sv && vm->state == VM_RUNNING &&
+        !vm->user_paused)
+        sched_vm_resume(vm->sv);
+    pthread_mutex_unlock(&vm->ctl);
+}
+
+static void mc_flush_tlbs(void *ctx)
+{
+    struct vm *vm = ctx;
+    pthread_mutex_lock(&vm->ctl);
+    if (vm->board)
+        for (unsigned i = 0; i < board_nharts(vm->board); i++)
+            rv_hart_flush_tlb(board_hart(vm->board, i));
+    pthread_mutex_unlock(&vm->ctl);
+}
+
+static int mc_balloon(void *ctx, uint64_t guest_mem)
+{
+    struct vm *vm = ctx;
+    pthread_mutex_lock(&vm->ctl);
+    int rc = -ENODEV;
+    if (vm->state == VM_RUNNING && vm->vballoon) {
+        vm->mc_balloon_target = guest_mem >= vm->cfg.mem ? 0 : (vm->cfg.mem - guest_mem) >> 12;
+        balloon_apply(vm);
+        rc = 0;
+    }
+    pthread_mutex_unlock(&vm->ctl);
+    return rc;
+}
+
+static uint64_t mc_ballooned(void *ctx)
+{
+    struct vm *vm = ctx;
+    pthread_mutex_lock(&vm->ctl);
+    uint64_t bytes = 0;
+    if (vm->vballoon) {
+        struct virtio_balloon_info bi;
+        virtio_balloon_info(vm->vballoon, &bi);
+        bytes = bi.inflated_pages * 4096u;
+    }
+    pthread_mutex_unlock(&vm->ctl);
+    return bytes;
+}
+
+static const struct memctl_vm_ops vm_mem_ops = {
+    .quiesce = mc_quiesce,
+    .unquiesce = mc_unquiesce,
+    .flush_tlbs = mc_flush_tlbs,
+    .balloon = mc_balloon,
+    .ballooned = mc_ballooned,
+};
+
+/* Hand the current machine's pmap to the controller (ctl may be held:
+ * memctl_vm_add takes only the controller's lock). */
+static int mem_attach(struct vm *vm, struct disco_err *err)
+{
+    if (!vm->mc)
+        return 0;
+    struct memctl_vm_params p = {
+        .pm = board_pmap(vm->board),
+        .reservation = vm->cfg.mem_reservation,
+        .limit = vm->cfg.mem_limit,
+        .shares = vm->cfg.mem_shares,
+        .share_domain = vm->cfg.share_domain,
+        .ops = &vm_mem_ops,
+        .ctx = vm,
+    };
+    vm->mv = memctl_vm_add(vm->mc, &p, err);
+    if (!vm->mv)
+        return err && err->code ? err->code : -ENOMEM;
+    return 0;
+}
+
 /* ---- the run (the event loop's thread) ---------------------------------------------- */
 
 static int harts_of(struct vm *vm, struct rv_hart **harts)
@@ -749,10 +877,18 @@ static int vm_reset(struct vm *vm, struct disco_err *err)
         virtio_balloon_info(vm->vballoon, &bi);
         vm->balloon_reported_before += bi.reported_pages;
     }
+    /* The controller lets go of the old pmap before it is freed. ctl is
+     * held, but the controller's ticks run on this (the loop's) thread, so
+     * none is in progress and the removal does not wait. */
+    memctl_vm_remove(vm->mv);
+    vm->mv = NULL;
+    vm->mc_balloon_target = 0;
     vm_teardown(vm);
     vm->resets++;
     int rc = vm_build(vm, err);
     if (rc < 0)
+        return rc;
+    if ((rc = mem_attach(vm, err)) < 0)
         return rc;
     struct rv_hart *harts[BOARD_MAX_HARTS];
     int n = harts_of(vm, harts);
@@ -825,7 +961,11 @@ static void vm_finish(struct vm *vm, struct vm_exit *ex, int rc, const struct di
     vm->in_timer = NULL;
     out_flush(vm);
     struct vm_events evs = vm->events;
+    struct memctl_vm *mv = vm->mv;
+    vm->mv = NULL;
     pthread_mutex_unlock(&vm->ctl);
+    /* Before exited (which may free the VM and its pmap). */
+    memctl_vm_remove(mv);
     if (evs.exited)
         evs.exited(evs.ctx, vm, ex, rc, rc < 0 ? err : NULL);
 }
@@ -912,7 +1052,7 @@ static void vm_service(struct vm *vm)
             bq_clear(&vm->aq);
             pthread_mutex_unlock(&vm->agent_lock);
         }
-        if (!vm->user_paused)
+        if (!vm->user_paused && !vm->quiesce_depth)
             sched_vm_resume(vm->sv);
         if (did_reset) {
             /* One reset per call: a guest rebooting in a tight loop must
@@ -949,7 +1089,6 @@ static void in_timer_fn(void *ctx)
 int vm_start(struct vm *vm, struct sched *s, struct evloop *ev, struct memctl *mc,
              const struct vm_events *events, struct disco_err *err)
 {
-    (void)mc; /* STUB: wired by the memory controller work */
     pthread_mutex_lock(&vm->ctl);
     if (vm->state != VM_NEW) {
         pthread_mutex_unlock(&vm->ctl);
@@ -958,6 +1097,16 @@ int vm_start(struct vm *vm, struct sched *s, struct evloop *ev, struct memctl *m
     if (!vm->board) {
         pthread_mutex_unlock(&vm->ctl);
         return err_set(err, -EINVAL, "the VM has no machine (a previous reset failed)");
+    }
+    /* The controller first: its checks (reservations against the budget)
+     * are the likeliest reason to refuse the start. From here on it may
+     * quiesce the VM; nothing resumes it while it does. */
+    vm->mc = mc;
+    int mrc = mem_attach(vm, err);
+    if (mrc < 0) {
+        vm->mc = NULL;
+        pthread_mutex_unlock(&vm->ctl);
+        return mrc;
     }
     struct rv_hart *harts[BOARD_MAX_HARTS];
     struct sched_vm_params p = {
@@ -971,7 +1120,11 @@ int vm_start(struct vm *vm, struct sched *s, struct evloop *ev, struct memctl *m
     };
     vm->sv = sched_vm_add(s, &p, err);
     if (!vm->sv) {
+        struct memctl_vm *mv = vm->mv;
+        vm->mv = NULL;
+        vm->mc = NULL;
         pthread_mutex_unlock(&vm->ctl);
+        memctl_vm_remove(mv);   /* without ctl: a tick may be quiescing the VM */
         return err && err->code ? err->code : -ENOMEM;
     }
     vm->ev = ev;
@@ -1004,9 +1157,17 @@ int vm_start(struct vm *vm, struct sched *s, struct evloop *ev, struct memctl *m
     }
     pthread_mutex_lock(&vm->ctl);
     if (rc < 0) {
+        struct memctl_vm *mv = vm->mv;
+        vm->mv = NULL;
+        vm->mc = NULL;
+        vm->state = VM_NEW;
+        pthread_mutex_unlock(&vm->ctl);
+        /* Controller first, without ctl: a tick may be quiescing the VM,
+         * which takes ctl and pauses vm->sv. */
+        memctl_vm_remove(mv);
+        pthread_mutex_lock(&vm->ctl);
         sched_vm_remove(vm->sv);
         vm->sv = NULL;
-        vm->state = VM_NEW;
         pthread_mutex_unlock(&vm->ctl);
         pthread_mutex_lock(&vm->agent_lock);
         vm->agent_open = false;
@@ -1017,7 +1178,8 @@ int vm_start(struct vm *vm, struct sched *s, struct evloop *ev, struct memctl *m
     vm->in_watched = mode == IN_EPOLL;
     vm->state = VM_RUNNING;
     vm->start_ns = evloop_now_ns();
-    sched_vm_resume(vm->sv);
+    if (!vm->quiesce_depth)   /* else the controller's unquiesce resumes it */
+        sched_vm_resume(vm->sv);
     pthread_mutex_unlock(&vm->ctl);
     notify(vm);   /* serve what came while starting (a stop, input) */
     return 0;
@@ -1052,7 +1214,7 @@ int vm_resume(struct vm *vm)
     pthread_mutex_lock(&vm->ctl);
     int rc = -EINVAL;
     if (vm->state == VM_RUNNING) {
-        if (vm->user_paused)
+        if (vm->user_paused && !vm->quiesce_depth)   /* else the controller resumes it */
             sched_vm_resume(vm->sv);
         vm->user_paused = false;
         rc = 0;
@@ -1103,10 +1265,32 @@ void vm_stats(struct vm *vm, struct vm_stats *st)
     st->cap = vm->cfg.cap;
     pthread_mutex_lock(&vm->ctl);
     if (vm->board) {
-        st->mem_touched = pmap_touched_pages(board_pmap(vm->board)) * 4096u;
-        st->mem_resident = pmap_resident_pages(board_pmap(vm->board)) * 4096u;
+        struct pmap *pm = board_pmap(vm->board);
+        st->mem_touched = pmap_touched_pages(pm) * 4096u;
+        st->mem_resident = pmap_resident_pages(pm) * 4096u;
+        struct pmap_stats ps;
+        pmap_stats(pm, &ps);
+        st->mem_private = ps.private_pages * PMAP_PAGE_SIZE;
+        st->mem_shared = ps.shared_pages * PMAP_PAGE_SIZE;
+        st->mem_swapped = ps.swapped_pages * PMAP_PAGE_SIZE;
+        st->cow_breaks = ps.cow_breaks;
+        st->merges = ps.merges;
+        st->swap_ins = ps.swap_ins;
+        st->swap_outs = ps.swap_outs;
     }
-    st->balloon_target = vm->balloon_target * 4096u;
+    if (vm->mv) {
+        struct memctl_vm_stats ms;
+        memctl_vm_stats(vm->mv, &ms);
+        st->mem_working_set = ms.working_set;
+        st->mem_target = ms.target;
+        st->mem_reservation = ms.reservation;
+        st->mem_limit = ms.limit;
+        st->mem_shares = ms.shares;
+    }
+    /* What the guest is asked to hold in its balloon: the user's target or
+     * the memory controller's, whichever is larger. */
+    st->balloon_target = (vm->balloon_target > vm->mc_balloon_target ? vm->balloon_target
+                                                                      : vm->mc_balloon_target) * 4096u;
     st->balloon_reported = vm->balloon_reported_before * 4096u;
     if (vm->vballoon) {
         struct virtio_balloon_info bi;
@@ -1154,7 +1338,7 @@ int vm_balloon(struct vm *vm, uint64_t guest_mem)
     int rc = -EPIPE;
     if (vm->state == VM_RUNNING && vm->vballoon) {
         vm->balloon_target = pages;
-        virtio_balloon_set_target(vm->vballoon, pages);
+        balloon_apply(vm);
         rc = 0;
     }
     pthread_mutex_unlock(&vm->ctl);
@@ -1206,9 +1390,17 @@ int vm_run(struct vm *vm, struct vm_exit *ex, struct disco_err *err)
         sched_free(s);
         return err && err->code ? err->code : -ENOMEM;
     }
+    /* Its own memory controller (default pool: 3/4 of the host's memory),
+     * so the VM's limit, reservation and sharing apply here too. */
+    struct memctl *mc = memctl_new(NULL, ev, err);
+    if (!mc) {
+        evloop_free(ev);
+        sched_free(s);
+        return err && err->code ? err->code : -ENOMEM;
+    }
     struct run_result r = {.ev = ev, .ex = ex, .err = err};
     struct vm_events events = {.exited = run_exited, .ctx = &r};
-    if ((rc = vm_start(vm, s, ev, NULL, &events, err)) == 0) {
+    if ((rc = vm_start(vm, s, ev, mc, &events, err)) == 0) {
         while (!r.done) {
             int lrc = evloop_run(ev);
             if (lrc < 0 && !r.done) {
@@ -1224,10 +1416,22 @@ int vm_run(struct vm *vm, struct vm_exit *ex, struct disco_err *err)
         }
         rc = r.rc;
     }
+    /* The pool goes with the run, and it must outlive every pmap attached
+     * to it: the machine goes first (the run is over; vm_free follows). */
+    out_flush(vm);
+    pthread_mutex_lock(&vm->ctl);
+    vm_teardown(vm);
+    vm->mc = NULL;
+    pthread_mutex_unlock(&vm->ctl);
+    memctl_free(mc);
     evloop_free(ev);
     sched_free(s);
-    out_flush(vm);
     return rc;
+}
+
+struct pmap *vm_pmap(struct vm *vm)
+{
+    return vm->board ? board_pmap(vm->board) : NULL;
 }
 
 /* ---- config helpers ---------------------------------------------------------------- */

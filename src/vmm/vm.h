@@ -195,6 +195,10 @@ size_t vm_console_input(struct vm *vm, const uint8_t *buf, size_t len);
 int vm_agent_send(struct vm *vm, const uint8_t *buf, size_t len);
 
 void vm_stats(struct vm *vm, struct vm_stats *st);
+/* The guest RAM of the current machine (for tests and tools): NULL if
+ * there is none; valid until a reset rebuilds the machine or vm_free. */
+struct pmap;
+struct pmap *vm_pmap(struct vm *vm);
 /* Change weight (0: default) and cap (percent of one host CPU, 0: none);
  * applies at once to a started VM. 0, or -EINVAL. */
 int vm_set_sched(struct vm *vm, unsigned weight, unsigned cap);

@@ -8,13 +8,14 @@ VMP_CFLAGS := -march=rv64gc -mabi=lp64d -mcmodel=medany -mno-relax -nostdlib -no
               -Wl,--no-warn-rwx-segments
 VMP_OUT    := $(BUILD)/vm_progs
 VMP_ELFS   := $(addprefix $(VMP_OUT)/,exit0.elf exit5.elf spin.elf poweroff.elf fail7.elf \
-              reboot.elf uart_echo.elf agent_echo.elf)
+              reboot.elf uart_echo.elf agent_echo.elf share_fill.elf swap_pattern.elf)
 
 .PHONY: vm-progs
 vm-progs: $(VMP_ELFS)
 ifneq ($(shell command -v $(VMP_CC)),)
 all: vm-progs
 $(BUILD)/tests/unit/test_vm: | vm-progs
+$(BUILD)/tests/unit/test_memctl: | vm-progs
 endif
 
 $(VMP_OUT)/exit%.elf: $(VMP_DIR)/exit.S $(VMP_DIR)/vm_progs.mk
