@@ -136,9 +136,15 @@ static void pressure_check(struct mpool *mp)
     int64_t used = atomic_load(&mp->used_pages);
     uint64_t bytes = used > 0 ? (uint64_t)used * FRAME_SIZE : 0;
     if (bytes <= soft_mark(atomic_load(&mp->budget))) {
-        if (!atomic_load_explicit(&mp->pressure_armed, memory_order_relaxed))
-            atomic_store(&mp->pressure_armed, true);
-        return;
+        if (atomic_load_explicit(&mp->pressure_armed, memory_order_relaxed))
+            return;
+        atomic_store(&mp->pressure_armed, true);
+        /* A charge that crossed the mark meanwhile saw the hook disarmed
+         * and returned: look again, or its wake-up is lost. */
+        used = atomic_load(&mp->used_pages);
+        bytes = used > 0 ? (uint64_t)used * FRAME_SIZE : 0;
+        if (bytes <= soft_mark(atomic_load(&mp->budget)))
+            return;
     }
     if (!atomic_load_explicit(&mp->pressure_armed, memory_order_relaxed) ||
         !atomic_exchange(&mp->pressure_armed, false))

@@ -58,7 +58,23 @@ struct pmap {
     void *hook_ctx;
     pmap_shootdown_hook shootdown;
     void *shootdown_ctx;
+
+    /* Shared frames left by copy-on-write breaks whose shootdown gave up
+     * waiting (a hart's thread stalled): a hart may still read them, so
+     * they are released only at the next batch op (the VM quiesced: every
+     * hart has served its flush or will before it runs) or pmap_free.
+     * Guarded by lock. */
+    const uint8_t **deferred;
+    unsigned n_deferred, cap_deferred;
 };
+
+/* lock held. */
+static void release_deferred(struct pmap *pm)
+{
+    for (unsigned i = 0; i < pm->n_deferred; i++)
+        mpool_unshare(pm->mp, pm->deferred[i]);
+    pm->n_deferred = 0;
+}
 
 static inline uint8_t *slot_of(const struct pmap *pm, uint64_t idx)
 {
@@ -125,6 +141,7 @@ void pmap_free(struct pmap *pm)
     if (!pm)
         return;
     if (pm->mp) {
+        release_deferred(pm);
         struct swap *sw = atomic_load(&pm->n_swapped) ? mpool_swap(pm->mp, NULL) : NULL;
         for (uint64_t i = 0; i < pm->npages; i++) {
             uintptr_t e = atomic_load(&pm->entries[i]);
@@ -141,6 +158,7 @@ void pmap_free(struct pmap *pm)
     }
     munmap(pm->frames, pm->size);
     pthread_mutex_destroy(&pm->lock);
+    free(pm->deferred);
     free(pm->entries);
     free((void *)pm->flags);
     free(pm);
@@ -297,9 +315,26 @@ static uint8_t *__attribute__((noinline)) page_slow(struct pmap *pm, uint64_t id
     if (old_frame) {
         /* Harts may still read the old frame through TLB entries made
          * before the break: only once none can may it be freed and reused. */
-        if (pm->shootdown)
-            pm->shootdown(pm->shootdown_ctx, pm->base + (idx << PMAP_PAGE_SHIFT), true);
-        mpool_unshare(pm->mp, old_frame);
+        bool served = !pm->shootdown ||
+                      pm->shootdown(pm->shootdown_ctx, pm->base + (idx << PMAP_PAGE_SHIFT), true);
+        if (!served) {
+            pthread_mutex_lock(&pm->lock);
+            if (pm->n_deferred == pm->cap_deferred) {
+                unsigned nc = pm->cap_deferred ? 2 * pm->cap_deferred : 16;
+                const uint8_t **n = realloc(pm->deferred, nc * sizeof *n);
+                if (n) {
+                    pm->deferred = n;
+                    pm->cap_deferred = nc;
+                }
+            }
+            /* Out of memory for the list: keep the reference for good (a
+             * 4 KiB leak until the pool goes) rather than risk a reuse. */
+            if (pm->n_deferred < pm->cap_deferred)
+                pm->deferred[pm->n_deferred++] = old_frame;
+            pthread_mutex_unlock(&pm->lock);
+        } else {
+            mpool_unshare(pm->mp, old_frame);
+        }
     }
     return ret;
 }
@@ -442,6 +477,7 @@ unsigned pmap_scan(struct pmap *pm, unsigned max_pages)
     unsigned changed = 0;
     uint64_t steps = max_pages < pm->npages ? max_pages : pm->npages;
     pthread_mutex_lock(&pm->lock);
+    release_deferred(pm);
     for (uint64_t k = 0; k < steps; k++) {
         uint64_t idx = pm->scan_cursor;
         if (++pm->scan_cursor == pm->npages) {
@@ -488,6 +524,7 @@ int pmap_swap_out(struct pmap *pm, unsigned max_pages)
     int done = 0, rc = 0;
     struct swap *sw = NULL;
     pthread_mutex_lock(&pm->lock);
+    release_deferred(pm);
     /* CLOCK: the hand clears ACCESSED as it passes and takes private pages
      * found clear; two laps at most (the second finds the first's cleared). */
     for (uint64_t step = 0; step < 2 * pm->npages && (unsigned)done < max_pages; step++) {

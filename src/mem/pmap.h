@@ -52,8 +52,10 @@ typedef void (*pmap_write_hook)(void *ctx, uint64_t gpa, uint64_t len);
  * pmap_discard; ask the harts to flush soon and return at once (stale
  * entries there are harmless: they reach the page's own slot, which reads
  * zero; the flush only makes the next touch go through pmap_page so the
- * page is counted again). */
-typedef void (*pmap_shootdown_hook)(void *ctx, uint64_t gpa, bool wait);
+ * page is counted again). Returns false if the wait gave up (bounded: a
+ * hart's host thread stalled): the pmap then keeps the old frame until
+ * its next batch operation (VM quiesced) or pmap_free. */
+typedef bool (*pmap_shootdown_hook)(void *ctx, uint64_t gpa, bool wait);
 
 /* RAM occupies guest-physical [base, base + size); size is a multiple of
  * the page size and at least one page. */

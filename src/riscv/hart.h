@@ -100,6 +100,11 @@ struct rv_hart {
      * and then clears the bits, so a requester may wait for them to
      * clear. Bits 2 and 3 are private to riscv/. */
     _Atomic int flush_request;  /* bit 0: TLB, bit 1: decode cache */
+    /* Set while the hart is inside a device callback (bus.mmio_read /
+     * mmio_write). It serves FLUSH_TLB as soon as the callback returns,
+     * before any further access, so a shootdown need not wait for it (a
+     * device callback may block on a lock the shooter holds). */
+    _Atomic int in_device;
 
     bool builtin_sbi;          /* ECALL from S-mode goes to bus.sbi_call */
     struct rv_bus bus;

@@ -325,7 +325,9 @@ int rv_load_slow(struct rv_hart *h, uint64_t va, unsigned size, uint64_t *val)
         return -1;
     if (e->tag & TLB_F_IO) {
         uint64_t v = 0;
+        atomic_store(&h->in_device, 1);
         int rc = h->bus.mmio_read(h->bus.ctx, e->pa | (va & (PG_SIZE - 1)), size, &v);
+        atomic_store(&h->in_device, 0);
         rv_serve_cow_flush(h);   /* a device may have written guest memory */
         if (rc < 0) {
             rv_take_trap(h, EXC_LOAD_ACCESS, va);
@@ -389,7 +391,9 @@ int rv_store_slow(struct rv_hart *h, uint64_t va, unsigned size, uint64_t val)
     if (e->tag & TLB_F_IO) {
         if (size < 8)
             val &= (1ull << (8 * size)) - 1;
+        atomic_store(&h->in_device, 1);
         int rc = h->bus.mmio_write(h->bus.ctx, e->pa | (va & (PG_SIZE - 1)), size, val);
+        atomic_store(&h->in_device, 0);
         /* A device may have written guest memory (virtio queues processed
          * on the notifying hart's thread), breaking copy-on-write. */
         rv_serve_cow_flush(h);
@@ -429,7 +433,9 @@ int rv_fetch16_slow(struct rv_hart *h, uint64_t va, uint16_t *out)
         return -1;
     if (e->tag & TLB_F_IO) {
         uint64_t pa = e->pa | (va & (PG_SIZE - 1)), v = 0;
+        atomic_store(&h->in_device, 1);
         int rc = h->bus.mmio_read(h->bus.ctx, pa & ~3ull, 4, &v);
+        atomic_store(&h->in_device, 0);
         rv_serve_cow_flush(h);
         if (rc < 0) {
             rv_take_trap(h, EXC_INSN_ACCESS, va);

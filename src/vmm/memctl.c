@@ -448,6 +448,8 @@ static double ratio(const struct memctl *mc, const struct memctl_vm *mv, uint64_
  * from the lowest ratio first, in chunks, never below the reservation. */
 static void compute_targets(struct memctl *mc, struct memctl_vm **vms, unsigned n, uint64_t need)
 {
+    if (n == 0)
+        return;   /* the pool can be over its mark with no VM managed (a failed start) */
     uint64_t floor[n];
     for (unsigned i = 0; i < n; i++) {
         struct memctl_vm *mv = vms[i];

@@ -1303,9 +1303,10 @@ void sched_wake(struct sched_vm *v, unsigned i)
 /* Wait for the vCPUs of v in mask (except vCPU `skip`) to serve `bits`, as
  * described above. me: the caller's own vCPU (of any VM) or NULL; it counts
  * as fencing meanwhile, so that one waiting for it does not wait forever. */
-static void fence_wait(struct sched_vm *v, struct vcpu *me, unsigned skip, uint64_t mask,
+static bool fence_wait(struct sched_vm *v, struct vcpu *me, unsigned skip, uint64_t mask,
                        int bits)
 {
+    bool served = true;
     if (me)
         atomic_store(&me->fencing, 1);
     uint64_t deadline = 0;
@@ -1314,8 +1315,10 @@ static void fence_wait(struct sched_vm *v, struct vcpu *me, unsigned skip, uint6
             continue;
         struct vcpu *t = &v->vcpu[i];
         unsigned spins = 0;
+        /* in_device: inside a device callback, which may wait for a lock
+         * the caller holds; it serves FLUSH_TLB before its next access. */
         while ((atomic_load(&t->hart->flush_request) & bits) && atomic_load(&t->in_guest) &&
-               !atomic_load(&t->fencing)) {
+               !atomic_load(&t->fencing) && !atomic_load(&t->hart->in_device)) {
             if (++spins < FENCE_SPINS) {
                 cpu_relax();
                 continue;
@@ -1323,14 +1326,17 @@ static void fence_wait(struct sched_vm *v, struct vcpu *me, unsigned skip, uint6
             uint64_t now = mono_ns();
             if (!deadline)
                 deadline = now + FENCE_TIMEOUT_NS;
-            else if (now >= deadline)
+            else if (now >= deadline) {
+                served = false;
                 goto out;
+            }
             sched_yield();
         }
     }
 out:
     if (me)
         atomic_store(&me->fencing, 0);
+    return served;
 }
 
 void sched_fence_wait(struct sched_vm *v, unsigned self, uint64_t mask, int bits)
@@ -1392,18 +1398,18 @@ void sched_vm_stats(struct sched_vm *v, struct sched_vm_stats *st)
  * same time from waiting for each other. Its VM may be another than v (a
  * device of one VM writing another's memory): it is marked all the same.
  * Other threads (event loop, API) have no vCPU and just wait. */
-void sched_vm_shootdown(struct sched_vm *v, int bits, bool wait)
+bool sched_vm_shootdown(struct sched_vm *v, int bits, bool wait)
 {
     if (!v || !bits)
-        return;
+        return true;
     uint64_t mask = 0;
     for (unsigned i = 0; i < v->n && i < 64; i++) {
         atomic_fetch_or(&v->vcpu[i].hart->flush_request, bits);
         mask |= 1ull << i;
     }
     if (!wait)
-        return;
+        return true;
     struct vcpu *me = running_here;
     unsigned skip = me && me->vm == v ? me->idx : ~0u;
-    fence_wait(v, me, skip, mask, bits);
+    return fence_wait(v, me, skip, mask, bits);
 }

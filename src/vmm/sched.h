@@ -200,9 +200,11 @@ void sched_fence_wait(struct sched_vm *v, unsigned self, uint64_t mask, int bits
  * them or cannot execute another guest instruction before serving them (as
  * sched_fence_wait, same bound). If the calling thread is a worker running
  * one of v's vCPUs, that vCPU is not waited for (it serves its own flush
- * itself, see rv_bus.ram_page). Any thread. wait = false: only set the
- * bits. */
-void sched_vm_shootdown(struct sched_vm *v, int bits, bool wait);
+ * itself, see rv_bus.ram_page), nor one inside a device callback
+ * (rv_hart.in_device). Any thread. wait = false: only set the bits.
+ * Returns false if it gave up waiting (a target still had the bits set
+ * after the bound): the caller must not yet free what the TLBs may reach. */
+bool sched_vm_shootdown(struct sched_vm *v, int bits, bool wait);
 
 void sched_vm_stats(struct sched_vm *v, struct sched_vm_stats *st);
 void sched_vcpu_stats(struct sched_vm *v, unsigned i, struct sched_vcpu_stats *st);

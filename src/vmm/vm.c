@@ -370,13 +370,12 @@ static void vm_fence_wait(void *ctx, unsigned self, uint64_t mask, int bits)
 
 /* The pmap's TLB shootdown (copy-on-write break, discard): any thread.
  * Not started: no hart runs, nothing to flush. */
-static void vm_shootdown(void *ctx, uint64_t gpa, bool wait)
+static bool vm_shootdown(void *ctx, uint64_t gpa, bool wait)
 {
     (void)gpa;
     struct vm *vm = ctx;
     struct sched_vm *sv = vm->sv;
-    if (sv)
-        sched_vm_shootdown(sv, 1 /* FLUSH_TLB */, wait);
+    return !sv || sched_vm_shootdown(sv, 1 /* FLUSH_TLB */, wait);
 }
 
 void vm_request_stop(struct vm *vm)

@@ -292,9 +292,10 @@ struct cow_probe {
     uint64_t gpa;
     uint64_t frames_at_hook, refs_at_hook;
     bool old_intact_at_hook;
+    bool give_up;           /* report the wait as given up */
 };
 
-static void cow_hook(void *ctx, uint64_t gpa, bool wait)
+static bool cow_hook(void *ctx, uint64_t gpa, bool wait)
 {
     struct cow_probe *p = ctx;
     struct mpool_stats st;
@@ -305,6 +306,7 @@ static void cow_hook(void *ctx, uint64_t gpa, bool wait)
     p->frames_at_hook = st.shared_frames;
     p->refs_at_hook = st.shared_refs;
     p->old_intact_at_hook = p->old_frame[5] == p->old_byte;
+    return !p->give_up;
 }
 
 static void pmap_cow_break_copies_then_shoots_down(void)
@@ -378,6 +380,44 @@ static void pmap_cow_break_copies_then_shoots_down(void)
 out:
     pmap_free(a);
     pmap_free(b);
+    CHECK(pool_is_empty(mp));
+    mpool_free(mp);
+}
+
+/* A shootdown that gave up waiting (a hart's thread stalled) must not let
+ * the old frame be freed: it stays until the next batch op (VM quiesced). */
+static void pmap_cow_defers_frame_when_shootdown_gives_up(void)
+{
+    struct mpool *mp = test_pool();
+    CHECK(mp != NULL);
+    if (!mp)
+        return;
+    uint32_t d = mpool_private_domain(mp);
+    struct pmap *a = attached_pmap(mp, 64 * PG, d);
+    CHECK(a != NULL);
+    if (!a)
+        goto out;
+    const uint64_t gpa = RAM_BASE + 3 * PG;
+    CHECK_EQ(write_pattern(a, 3, 42), 0);
+    CHECK_EQ(write_pattern(a, 4, 42), 0);
+    pmap_scan(a, 64);
+    pmap_scan(a, 64);
+    const uint8_t *frame = pmap_page(a, gpa, false);
+    CHECK(frame != NULL && frame == pmap_page(a, gpa + PG, false));
+    struct cow_probe p = {.mp = mp, .old_frame = frame, .old_byte = frame[5], .give_up = true};
+    pmap_set_shootdown_hook(a, cow_hook, &p);
+    CHECK(pmap_page(a, gpa, true) != NULL);
+    CHECK(pmap_page(a, gpa + PG, true) != NULL);   /* the last reference: would free it */
+    CHECK_EQ(p.calls, 2);
+    struct mpool_stats st;
+    mpool_stats(mp, &st);
+    CHECK_EQ(st.shared_frames, 1);                 /* kept for a stale reader */
+    CHECK_EQ(frame[5], p.old_byte);
+    pmap_scan(a, 1);                               /* quiesced: now it may go */
+    mpool_stats(mp, &st);
+    CHECK_EQ(st.shared_frames, 0);
+out:
+    pmap_free(a);
     CHECK(pool_is_empty(mp));
     mpool_free(mp);
 }
@@ -688,11 +728,12 @@ struct mt_worker {
     unsigned id;
 };
 
-static void mt_shootdown(void *ctx, uint64_t gpa, bool wait)
+static bool mt_shootdown(void *ctx, uint64_t gpa, bool wait)
 {
     (void)gpa;
     (void)wait;
     atomic_fetch_add(&((struct mt_state *)ctx)->shootdowns, 1);
+    return true;
 }
 
 static uint8_t mt_byte(unsigned page, unsigned off) { return (uint8_t)(page * 37 + off * 3 + 1); }
@@ -866,6 +907,7 @@ int main(void)
     RUN(pmap_attach_charges_and_checks);
     RUN(pmap_shares_identical_pages);
     RUN(pmap_cow_break_copies_then_shoots_down);
+    RUN(pmap_cow_defers_frame_when_shootdown_gives_up);
     RUN(pmap_domains_never_meet);
     RUN(pmap_scan_drops_zero_pages);
     RUN(pmap_discard_keeps_shared_and_shoots_down);
