@@ -23,6 +23,35 @@ KSM = "/sys/kernel/mm/ksm"
 INIT_M = b"disco-guest: init reached"
 
 
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_ticks(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        rest = f.read().rsplit(")", 1)[1].split()
+    return int(rest[11]) + int(rest[12])       # utime, stime
+
+
+def cpu_pct(pids, seconds):
+    """Host CPU of pids over a window, in % of one CPU."""
+    c0, t0 = sum(cpu_ticks(p) for p in pids), time.monotonic()
+    time.sleep(seconds)
+    c1, t1 = sum(cpu_ticks(p) for p in pids), time.monotonic()
+    return 100.0 * (c1 - c0) / CLK_TCK / (t1 - t0)
+
+
+def ksmd_pid():
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/comm") as f:
+                    if f.read().strip() == "ksmd":
+                        return int(d)
+            except OSError:
+                pass
+    return None
+
+
 def pss_kib(pid):
     with open(f"/proc/{pid}/smaps_rollup") as f:
         for line in f:
@@ -110,12 +139,13 @@ def run_disco(a, n, kernel, initrd, budget=None):
         pss, t_settle = settle(lambda: pss_kib(d.d.pid), a.quiet, a.timeout, 0.02)
         pss /= 1024.0
         hs = d.host_stats()
+        cpu = cpu_pct([d.d.pid], a.cpu_window)
         ok = 0
         for nm in names:
             r = d.cli("exec", nm, "--timeout", "60", "--", "true", timeout=90)
             ok += r.returncode == 0
         hs_after = d.host_stats()
-        return {"pss": pss, "boot": t_boot, "settle": t_settle, "exec_ok": ok, "host": hs,
+        return {"pss": pss, "boot": t_boot, "settle": t_settle, "exec_ok": ok, "host": hs, "cpu": cpu,
                 "host_after": hs_after}
     finally:
         d.close()
@@ -204,6 +234,8 @@ def run_qemu(a, n, kernel, initrd, ksm):
             res["pss_ksm"] = sum(pss_kib(p.pid) for p in procs) / 1024.0
             res["ksm_settle"] = t
             res["ksm_sharing"] = ksm.read("pages_sharing")
+            kp = ksmd_pid()
+            res["cpu_ksm"] = cpu_pct([p.pid for p in procs] + ([kp] if kp else []), a.cpu_window)
         return res
     finally:
         for p in procs:
@@ -227,6 +259,8 @@ def main():
                     help="seconds a figure must stay within 2%% to count as settled (longer than"
                          " the 30 s decoded-code trim interval)")
     ap.add_argument("--timeout", type=float, default=600)
+    ap.add_argument("--cpu-window", type=float, default=10,
+                    help="seconds over which the settled, idle guests' host CPU is measured")
     ap.add_argument("--no-qemu", action="store_true")
     ap.add_argument("--no-disco", action="store_true", help="QEMU columns only (checking the anchor)")
     a = ap.parse_args()
@@ -252,11 +286,13 @@ def main():
             if r:
                 print(f"disco {n:3d} guests: PSS {r['pss']:8.1f} MiB ({r['pss'] / n:6.2f}/VM), boot {r['boot']:.1f}s,"
                   f" settled after {r['settle']:.0f}s, exec ok {r['exec_ok']}/{n}; pool used"
-                  f" {r['host']['used'] / 2**20:.1f} MiB, saved {r['host']['saved'] / 2**20:.1f} MiB", flush=True)
+                  f" {r['host']['used'] / 2**20:.1f} MiB, saved {r['host']['saved'] / 2**20:.1f} MiB;"
+                      f" idle CPU {r['cpu']:.2f}% of one CPU", flush=True)
             q = None
             if not a.no_qemu:
                 q = run_qemu(a, n, kernel, initrd, ksm)
-                ksm_s = (f"{q['pss_ksm']:8.1f} MiB ({q['pss_ksm'] / n:6.2f}/VM) after {q['ksm_settle']:.0f}s"
+                ksm_s = (f"{q['pss_ksm']:8.1f} MiB ({q['pss_ksm'] / n:6.2f}/VM) after {q['ksm_settle']:.0f}s,"
+                         f" idle CPU with ksmd {q['cpu_ksm']:.2f}% of one CPU"
                          if q["pss_ksm"] is not None else "skipped")
                 print(f"qemu  {n:3d} guests: PSS {q['pss_noksm']:8.1f} MiB ({q['pss_noksm'] / n:6.2f}/VM)"
                       f" without KSM; with KSM {ksm_s}", flush=True)
