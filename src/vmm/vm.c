@@ -202,15 +202,19 @@ static void notify(struct vm *vm)
     (void)r;
 }
 
-/* Ask the balloon for the user's or the controller's target, whichever
- * leaves the guest less memory. ctl held. */
+/* Pages the guest is asked to hold in its balloon: the user's target or
+ * the controller's, whichever leaves the guest less memory. */
+static uint64_t balloon_pages(const struct vm *vm)
+{
+    return vm->balloon_target > vm->mc_balloon_target ? vm->balloon_target
+                                                      : vm->mc_balloon_target;
+}
+
+/* ctl held. */
 static void balloon_apply(struct vm *vm)
 {
-    if (!vm->vballoon)
-        return;
-    uint64_t pages = vm->balloon_target > vm->mc_balloon_target ? vm->balloon_target
-                                                                : vm->mc_balloon_target;
-    virtio_balloon_set_target(vm->vballoon, pages);
+    if (vm->vballoon)
+        virtio_balloon_set_target(vm->vballoon, balloon_pages(vm));
 }
 
 /* ---- console -------------------------------------------------------------- */
@@ -1286,10 +1290,7 @@ void vm_stats(struct vm *vm, struct vm_stats *st)
         st->mem_limit = ms.limit;
         st->mem_shares = ms.shares;
     }
-    /* What the guest is asked to hold in its balloon: the user's target or
-     * the memory controller's, whichever is larger. */
-    st->balloon_target = (vm->balloon_target > vm->mc_balloon_target ? vm->balloon_target
-                                                                      : vm->mc_balloon_target) * 4096u;
+    st->balloon_target = balloon_pages(vm) * 4096u;
     st->balloon_reported = vm->balloon_reported_before * 4096u;
     if (vm->vballoon) {
         struct virtio_balloon_info bi;
