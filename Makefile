@@ -15,7 +15,7 @@ endif
 CC ?= cc
 CFLAGS := -std=gnu11 $(OPT) -g -Wall -Wextra -Werror -pthread -Isrc -Iinclude $(SANFLAGS) $(EXTRA_CFLAGS)
 LDFLAGS := -pthread $(SANFLAGS)
-LDLIBS := -lfdt -ljson-c -lxxhash -lzstd -lm
+LDLIBS := -lfdt -ljson-c -lxxhash -lzstd -lcap -lseccomp -lmnl -lm
 
 # libdisco.a is everything but the command (cli/) and the daemon (daemon/),
 # which link against it.

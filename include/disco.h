@@ -1,6 +1,6 @@
 /* libdisco: one C API for the guests of a host, in the spirit of LXC's
  * lxc_container. A struct disco_host owns a set of named guests (virtual
- * machines now; containers will join behind the same verbs), one vCPU
+ * machines and containers, behind the same verbs), one vCPU
  * scheduler and one event loop for all of them, and a state directory where
  * guest configs and console logs live, so guests survive a restart of the
  * program that owns the host (the `disco daemon`).
@@ -43,6 +43,13 @@ enum disco_state {
     DISCO_STOPPING,
 };
 const char *disco_state_name(enum disco_state st);   /* "stopped", ... */
+
+/* A guest is a virtual machine or a container (see the end of this file). */
+enum disco_kind {
+    DISCO_KIND_VM = 0,
+    DISCO_KIND_CONTAINER,
+};
+const char *disco_kind_name(enum disco_kind k);     /* "vm", "container" */
 
 struct disco_host;
 
@@ -158,6 +165,8 @@ struct disco_info {
     enum disco_state state;
     bool agent;                 /* the guest agent is connected */
     char last_exit[256];        /* why it last stopped ("" if never ran) */
+    enum disco_kind kind;
+    int pid;                    /* container: its init in the host's pid namespace, 0 if none */
 };
 int disco_info(struct disco_host *h, const char *name, struct disco_info *info,
                struct disco_err *err);
@@ -194,6 +203,14 @@ struct disco_stats {
     uint64_t mem_reservation, mem_limit;
     unsigned mem_shares;
     uint64_t cow_breaks, merges, swap_ins, swap_outs;   /* cumulative */
+    /* Containers (kind container; cpu_ns, uptime_ns and mem_resident are set
+     * too, from the cgroup): */
+    enum disco_kind kind;
+    uint64_t ct_mem_max;        /* bytes, UINT64_MAX: none */
+    uint64_t ct_mem_peak, ct_oom_kills, ct_mem_failcnt;
+    uint64_t ct_pids, ct_pids_max;      /* max UINT64_MAX: none */
+    uint64_t ct_cpu_throttled_ns, ct_nr_throttled;
+    uint64_t ct_io_read_bytes, ct_io_write_bytes;
     /* Per vCPU, the first `cpus` entries (zero while stopped). */
     struct disco_vcpu_stats {
         uint64_t cpu_ns, instret, slices, wakeups;
@@ -261,5 +278,79 @@ int disco_console_write(struct disco_console *c, const uint8_t *buf, size_t len)
 void disco_console_detach(struct disco_console *c);
 /* Path of the guest's console log (malloc'd; NULL: no such guest). */
 char *disco_console_log_path(struct disco_host *h, const char *name);
+
+/* ---- Containers (docs/CONTAINERS.md) ---------------------------------------
+ * A container is a guest of the same host, under the same names and verbs:
+ * disco_start/stop/shutdown/reboot/pause (freeze)/resume (thaw)/info/list/
+ * stats/exec/console_attach/destroy work on both kinds. For a container:
+ *   start      runs its init in new namespaces, its cgroup and a pivot_root
+ *   stop       SIGKILL to everything in its cgroup
+ *   shutdown   SIGPWR to init (as LXC), SIGKILL to all after timeout_ms
+ *   reboot     shutdown (force: stop), then start again
+ *   pause      freezes its cgroup (PAUSED), resume thaws it
+ *   exec       a process joins its namespaces, cgroup and limits (attach)
+ *   console    its init's pty (terminal) or its stdout/stderr and stdin
+ * Container-only verbs below give -EINVAL for a VM, and VM-only ones
+ * (disco_balloon, disco_wait_agent) -EINVAL for a container. */
+
+#define DISCO_CT_MAX_ARGS 64
+struct disco_ct_config {
+    const char *name;
+    const char *rootfs;             /* absolute directory */
+    const char *argv[DISCO_CT_MAX_ARGS + 1];   /* NULL-terminated; none: /bin/sh */
+    const char *env[DISCO_CT_MAX_ARGS + 1];    /* NULL-terminated; none: PATH, HOME, TERM */
+    const char *cwd;                /* NULL: "/" */
+    const char *hostname;           /* NULL: the name */
+    bool terminal;                  /* init gets a pty (the console); else pipes */
+    uint64_t mem_limit;             /* bytes; 0: none */
+    unsigned cpu_weight;            /* 1..10000 (cgroup v2 scale; v1 shares converted); 0: default */
+    unsigned cpu_cap;               /* percent of one host CPU (CFS quota); 0: none */
+    unsigned pids_max;              /* 0: none */
+    unsigned io_weight;             /* 10..1000; 0: default */
+    /* Network: with a bridge, a veth pair (host end on the bridge, created if
+     * missing) with address/gateway inside; without, only lo. */
+    const char *bridge;
+    const char *address;            /* "10.88.0.2/16"; NULL: none */
+    const char *gateway;            /* NULL: none */
+    /* User namespace: container uid/gid 0..65535 map to host uid/gid
+     * userns_base..+65535 (root running disco); an unprivileged caller
+     * always gets one (its own uid mapped to 0). */
+    bool userns;
+    uint32_t userns_base;           /* 0: 100000 */
+    bool readonly_root;
+    bool autostart;
+};
+int disco_ct_config_parse(const char *json, struct disco_ct_config *cfg, void **storage,
+                          struct disco_err *err);
+char *disco_ct_config_to_json(const struct disco_ct_config *cfg);
+/* Define a container (STOPPED) and save its config. */
+int disco_ct_create(struct disco_host *h, const struct disco_ct_config *cfg, struct disco_err *err);
+/* The kind of a guest (-ENOENT if none). */
+int disco_kind(struct disco_host *h, const char *name, enum disco_kind *kind,
+               struct disco_err *err);
+int disco_ct_get_config(struct disco_host *h, const char *name, struct disco_ct_config *cfg,
+                        struct disco_err *err);
+
+/* Container-only, RUNNING: */
+/* mknod inside the container's /dev (type 'c' or 'b'); also allowed by
+ * its devices cgroup where there is one. */
+int disco_add_device_node(struct disco_host *h, const char *name, const char *path, char type,
+                          unsigned major, unsigned minor, unsigned mode, struct disco_err *err);
+/* Move host interface ifname (a NIC, or one end of a veth pair) into the
+ * container as ct_ifname (NULL: same name), up. */
+int disco_attach_interface(struct disco_host *h, const char *name, const char *ifname,
+                           const char *ct_ifname, struct disco_err *err);
+/* A new STOPPED container new_name with a copy of name's root file system
+ * (overlay: an overlayfs upper layer over the original instead of a copy;
+ * the original must then not change). name must be STOPPED or PAUSED. */
+int disco_ct_snapshot(struct disco_host *h, const char *name, const char *new_name, bool overlay,
+                      struct disco_err *err);
+/* CRIU: dump a RUNNING container to dir (stop: it stops, else keeps
+ * running); restore a STOPPED one from dir. -ENOTSUP when CRIU cannot run
+ * on this kernel (the message says why). */
+int disco_ct_checkpoint(struct disco_host *h, const char *name, const char *dir, bool stop,
+                        struct disco_err *err);
+int disco_ct_restore(struct disco_host *h, const char *name, const char *dir,
+                     struct disco_err *err);
 
 #endif

@@ -10,6 +10,7 @@ PKGS=(
   linux-source-6.1 bc bison flex libssl-dev libelf-dev cpio xz-utils dpkg-dev
   e2fsprogs python3 jq
   qemu-system-misc opensbi
+  libcap-dev libseccomp-dev libmnl-dev busybox-static iproute2 uidmap runc criu
 )
 missing=()
 for p in "${PKGS[@]}"; do

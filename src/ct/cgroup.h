@@ -1,0 +1,90 @@
+/* A container's cgroup, on either cgroup layout:
+ *  - v2 (unified): one directory under /sys/fs/cgroup (the controllers it
+ *    needs enabled in the parents' cgroup.subtree_control);
+ *  - v1 / hybrid (this machine: one hierarchy per controller under
+ *    /sys/fs/cgroup/<controller>, plus /sys/fs/cgroup/unified): one
+ *    directory of the same relative path in each v1 hierarchy disco uses
+ *    (cpu, cpuacct, cpuset, memory, pids, blkio, devices, freezer, and
+ *    name=systemd when mounted). The v2 hierarchy of a hybrid host has no
+ *    controllers and is left alone.
+ * The mode is detected from what is mounted at /sys/fs/cgroup (statfs), or
+ * the root given (tests point it at a fake tree).
+ *
+ * Relative paths ("disco/NAME", an OCI cgroupsPath such as
+ * "/machine.slice/x" or "system.slice:libpod:ID" in systemd form, which is
+ * turned into "system.slice/libpod-ID.scope") are taken below the root of
+ * each hierarchy. Limits are written in the file names of the mode (v1:
+ * memory.limit_in_bytes, cpu.cfs_quota_us, pids.max, blkio.weight...; v2:
+ * memory.max, cpu.max, cpu.weight, pids.max, io.weight...). A limit the host
+ * cannot set (controller missing) is an error naming the file, unless the
+ * limit is unset. */
+#ifndef DISCO_CT_CGROUP_H
+#define DISCO_CT_CGROUP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "ct/spec.h"
+#include "util/err.h"
+
+enum ct_cgroup_mode {
+    CT_CGROUP_NONE,             /* nothing usable mounted */
+    CT_CGROUP_V1,               /* legacy or hybrid */
+    CT_CGROUP_V2,               /* unified */
+};
+
+struct ct_cgroup;
+
+/* mount_root NULL: /sys/fs/cgroup. */
+enum ct_cgroup_mode ct_cgroup_detect(const char *mount_root);
+
+/* Create (or reuse, if empty and already there) the cgroup at rel_path and
+ * apply res (may be NULL). Creates missing parents. */
+int ct_cgroup_create(const char *mount_root, const char *rel_path, const struct ct_resources *res,
+                     struct ct_cgroup **out, struct disco_err *err);
+/* Open an existing one (state, kill, delete in another process).
+ * -ENOENT if it is not there. */
+int ct_cgroup_open(const char *mount_root, const char *rel_path, struct ct_cgroup **out,
+                   struct disco_err *err);
+void ct_cgroup_free(struct ct_cgroup *cg);      /* closes, leaves the cgroup */
+
+enum ct_cgroup_mode ct_cgroup_mode(const struct ct_cgroup *cg);
+/* The path of the cgroup in the hierarchy of `controller` ("memory", "pids",
+ * ...; on v2 any name gives the one directory); NULL if not used. */
+const char *ct_cgroup_dir(const struct ct_cgroup *cg, const char *controller);
+
+/* Move a process (all its threads) into the cgroup in every hierarchy. */
+int ct_cgroup_enter(struct ct_cgroup *cg, pid_t pid, struct disco_err *err);
+/* Change limits of a live cgroup (unset fields are left alone). */
+int ct_cgroup_update(struct ct_cgroup *cg, const struct ct_resources *res, struct disco_err *err);
+/* Freeze / thaw every process in it; returns once the kernel says FROZEN
+ * (v1 freezer.state, v2 cgroup.events "frozen 1"), bounded by 5 s
+ * (-ETIMEDOUT). */
+int ct_cgroup_freeze(struct ct_cgroup *cg, bool frozen, struct disco_err *err);
+bool ct_cgroup_frozen(struct ct_cgroup *cg);
+
+/* Every pid in the cgroup (and below): *pids malloc'd. */
+int ct_cgroup_pids(struct ct_cgroup *cg, pid_t **pids, size_t *n, struct disco_err *err);
+/* Signal every process in it (kill --all; delete --force). A frozen cgroup
+ * is thawed after signalling so SIGKILL lands. */
+int ct_cgroup_signal_all(struct ct_cgroup *cg, int sig, struct disco_err *err);
+
+struct ct_cgroup_stats {
+    uint64_t memory_current, memory_max, memory_peak;  /* bytes; max UINT64_MAX: none */
+    uint64_t memory_oom_kills;      /* OOM kills inside it (v1: oom_control, v2: memory.events) */
+    uint64_t memory_failcnt;        /* hits of the limit (v1 failcnt, v2 events max) */
+    uint64_t cpu_usage_ns, cpu_user_ns, cpu_system_ns;
+    uint64_t cpu_nr_throttled, cpu_throttled_ns;
+    uint64_t pids_current, pids_max;    /* max UINT64_MAX: none */
+    uint64_t io_read_bytes, io_write_bytes;
+};
+int ct_cgroup_stats(struct ct_cgroup *cg, struct ct_cgroup_stats *st, struct disco_err *err);
+
+/* Remove the cgroup directories (they must be empty: kill first; retried
+ * briefly while the kernel reaps). Parents created by ct_cgroup_create are
+ * left (other containers share them). */
+int ct_cgroup_destroy(struct ct_cgroup *cg, struct disco_err *err);
+
+#endif
