@@ -27,7 +27,7 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
 
 .PHONY: all unit clean
-all: $(BUILD)/disco $(UNIT_BINS)
+all: $(BUILD)/disco $(BUILD)/disco-oci $(UNIT_BINS)
 unit: $(UNIT_BINS)
 
 $(BUILD)/libdisco.a: $(LIB_OBJS)
@@ -36,6 +36,10 @@ $(BUILD)/libdisco.a: $(LIB_OBJS)
 
 $(BUILD)/disco: $(CLI_OBJS) $(BUILD)/libdisco.a
 	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJS) $(BUILD)/libdisco.a $(LDLIBS)
+
+# The OCI runtime under the name podman's --runtime is pointed at.
+$(BUILD)/disco-oci: $(BUILD)/disco
+	ln -sf disco $@
 
 $(BUILD)/tests/unit/%: tests/unit/%.c $(BUILD)/libdisco.a $(wildcard tests/unit/*.h)
 	@mkdir -p $(dir $@)

@@ -17,3 +17,10 @@ disco_default_guest() {
 }
 
 disco_jobs() { nproc 2>/dev/null || echo 2; }
+
+# Build (or find in the cache) the default container root file system (a
+# static busybox from Debian) and point $DISCO_CACHE/rootfs/default at it;
+# prints the directory.
+disco_default_rootfs() {
+  "$DISCO_ROOT/scripts/rootfs.sh" | tail -n 1
+}

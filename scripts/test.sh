@@ -76,6 +76,19 @@ for t in tests/fleet/*.sh; do
   [ -f "$t" ] && run_group "fleet/$(basename "$t" .sh)" timeout --kill-after=10 180 bash "$t"
 done
 
+# Container tests (docs/CONTAINERS.md, docs/OCI.md): they run containers
+# from the cached busybox root file system (scripts/rootfs.sh). At most 3
+# minutes each.
+if rootfs=$(disco_default_rootfs 2> "$LOG/rootfs.log"); then
+  export DISCO_ROOTFS=$rootfs
+  for t in tests/ct/*.sh; do
+    [ -f "$t" ] && run_group "ct/$(basename "$t" .sh)" timeout --kill-after=10 180 bash "$t"
+  done
+else
+  tail -n 30 "$LOG/rootfs.log" >&2
+  fatal_step "rootfs: building the container root file system failed (see $LOG/rootfs.log)"
+fi
+
 pass=$(grep -c '^PASS: ' "$RESULTS")
 fail=$(grep -c '^FAIL: ' "$RESULTS")
 skip=$(grep -c '^SKIP: ' "$RESULTS")

@@ -38,6 +38,11 @@ int cli_default_guest(char *kernel, char *initrd, size_t size, char *why, size_t
 /* The verbs that talk to the daemon (verbs.c): `disco VERB args...`.
  * Returns the exit status, or -1 if VERB is not a client verb. */
 int verbs_main(const char *verb, int argc, char **argv);
+/* The OCI runtime command line (oci.c): argv[0] is the program name
+ * ("disco-oci" or "oci"), then runc-style global options and a verb.
+ * Returns the exit status. */
+int oci_main(int argc, char **argv);
+
 /* Help text lines for the client verbs. */
 extern const char verbs_usage[];
 

@@ -344,6 +344,14 @@ static int cmd_run(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+    /* The OCI runtime: `disco oci VERB` or the disco-oci link (podman
+     * --runtime takes one path). */
+    const char *base = argc > 0 ? strrchr(argv[0], '/') : NULL;
+    base = base ? base + 1 : (argc > 0 ? argv[0] : "");
+    if (!strcmp(base, "disco-oci"))
+        return oci_main(argc, argv);
+    if (argc >= 2 && !strcmp(argv[1], "oci"))
+        return oci_main(argc - 1, argv + 1);
     if (argc < 2) {
         fprintf(stderr, main_usage, verbs_usage);
         return EXIT_USAGE;
