@@ -58,3 +58,4 @@ clean:
 -include guest/agent/agent.mk
 -include tests/guests/guests.mk
 -include tests/unit/vm_progs/vm_progs.mk
+-include tests/ct/progs/progs.mk
