@@ -480,6 +480,11 @@ static int plan_devices(struct ct_rootfs *r, const struct ct_spec *spec, struct 
         for (size_t j = 0; j < spec->ndevices; j++)
             if (spec->devices[j].path && strcmp(spec->devices[j].path, std_devs[i].path) == 0)
                 overridden = true;
+        /* A mount over a standard node replaces it, as in runc and crun. */
+        for (size_t j = 0; j < spec->nmounts; j++)
+            if (spec->mounts[j].destination &&
+                strcmp(spec->mounts[j].destination, std_devs[i].path) == 0)
+                overridden = true;
         if (overridden)
             continue;
         int rc = add_dev(r, std_devs[i].path, 'c', std_devs[i].major, std_devs[i].minor, 0666,
