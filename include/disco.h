@@ -297,6 +297,11 @@ char *disco_console_log_path(struct disco_host *h, const char *name);
 struct disco_ct_config {
     const char *name;
     const char *rootfs;             /* absolute directory */
+    /* An overlay snapshot (disco_ct_snapshot with overlay): the read-only
+     * lower layer(s), "DIR[:DIR]..." (top first); rootfs is then the mount
+     * point <state_dir>/vms/<name>/rootfs, mounted at start over the upper
+     * and work directories beside it. NULL: rootfs is used as it is. */
+    const char *rootfs_lower;
     const char *argv[DISCO_CT_MAX_ARGS + 1];   /* NULL-terminated; none: /bin/sh */
     const char *env[DISCO_CT_MAX_ARGS + 1];    /* NULL-terminated; none: PATH, HOME, TERM */
     const char *cwd;                /* NULL: "/" */

@@ -8,6 +8,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <arpa/inet.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -349,6 +350,17 @@ static int parse_obj(struct json_object *root, struct disco_vm_config *c, struct
                              jtype(v));
             else
                 c->autostart = json_object_get_boolean(v);
+        } else if (!strcmp(key, "kind")) {
+            /* Optional: configs without it are VMs (they predate containers). */
+            if (!json_object_is_type(v, json_type_string))
+                rc = err_set(err, -EINVAL, "config: 'kind' must be \"vm\" or \"container\", "
+                             "not %s", jtype(v));
+            else if (!strcmp(json_object_get_string(v), "container"))
+                rc = err_set(err, -EINVAL, "config: this is a container config (\"kind\": "
+                             "\"container\"), not a VM's");
+            else if (strcmp(json_object_get_string(v), "vm"))
+                rc = err_set(err, -EINVAL, "config: bad 'kind' '%.32s' (\"vm\" or "
+                             "\"container\")", json_object_get_string(v));
         } else {
             rc = err_set(err, -EINVAL, "config: unknown key '%s'", key);
         }
@@ -358,12 +370,11 @@ static int parse_obj(struct json_object *root, struct disco_vm_config *c, struct
     return check_values(c, err);
 }
 
-int disco_vm_config_parse(const char *json, struct disco_vm_config *cfg, void **storage,
-                          struct disco_err *err)
+/* Strict JSON text -> object: malformed text and trailing garbage are
+ * errors with the offset. *root: the object (json_object_put it). */
+static int parse_json_text(const char *json, struct json_object **out, struct disco_err *err)
 {
-    err_clear(err);
-    *storage = NULL;
-    memset(cfg, 0, sizeof *cfg);
+    *out = NULL;
     if (!json)
         return err_set(err, -EINVAL, "config: no JSON text");
     struct json_tokener *tok = json_tokener_new();
@@ -386,6 +397,21 @@ int disco_vm_config_parse(const char *json, struct disco_vm_config *cfg, void **
                              i);
     }
     json_tokener_free(tok);
+    if (rc < 0)
+        json_object_put(root);
+    else
+        *out = root;
+    return rc;
+}
+
+int disco_vm_config_parse(const char *json, struct disco_vm_config *cfg, void **storage,
+                          struct disco_err *err)
+{
+    err_clear(err);
+    *storage = NULL;
+    memset(cfg, 0, sizeof *cfg);
+    struct json_object *root;
+    int rc = parse_json_text(json, &root, err);
     struct disco_vm_config c;
     if (rc == 0 && (rc = parse_obj(root, &c, err)) == 0)
         rc = config_pack(&c, cfg, storage, err);
@@ -395,23 +421,24 @@ int disco_vm_config_parse(const char *json, struct disco_vm_config *cfg, void **
     return rc;
 }
 
-int disco_vm_config_load(const char *path, struct disco_vm_config *cfg, void **storage,
-                         struct disco_err *err)
+/* The text of a config file (at most CONFIG_FILE_MAX bytes): *text
+ * malloc'd and NUL-terminated. */
+static int read_config_file(const char *path, char **text, struct disco_err *err)
 {
-    err_clear(err);
-    *storage = NULL;
-    memset(cfg, 0, sizeof *cfg);
+    *text = NULL;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return err_errno(err, errno, "%s", path);
     struct stat st;
-    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > CONFIG_FILE_MAX) {
+    if (fstat(fd, &st) < 0) {
         int e = errno;
         close(fd);
-        if (!S_ISREG(st.st_mode) || st.st_size > CONFIG_FILE_MAX)
-            return err_set(err, -EINVAL, "%s: not a regular file of at most %u bytes", path,
-                           CONFIG_FILE_MAX);
         return err_errno(err, e, "%s", path);
+    }
+    if (!S_ISREG(st.st_mode) || st.st_size > CONFIG_FILE_MAX) {
+        close(fd);
+        return err_set(err, -EINVAL, "%s: not a regular file of at most %u bytes", path,
+                       CONFIG_FILE_MAX);
     }
     char *buf = malloc((size_t)st.st_size + 1);
     if (!buf) {
@@ -429,14 +456,69 @@ int disco_vm_config_load(const char *path, struct disco_vm_config *cfg, void **s
     }
     close(fd);
     buf[got] = '\0';
-    int rc = disco_vm_config_parse(buf, cfg, storage, err);
-    free(buf);
+    *text = buf;
+    return 0;
+}
+
+/* Prefix an error with the file it came from. */
+static int in_file(const char *path, int rc, struct disco_err *err)
+{
     if (rc < 0 && err) {
         char msg[sizeof err->msg];
         memcpy(msg, err->msg, sizeof msg);
         err_set(err, rc, "%s: %.*s", path, (int)(sizeof msg - 1), msg);
     }
     return rc;
+}
+
+int disco_vm_config_load(const char *path, struct disco_vm_config *cfg, void **storage,
+                         struct disco_err *err)
+{
+    err_clear(err);
+    *storage = NULL;
+    memset(cfg, 0, sizeof *cfg);
+    char *buf;
+    int rc = read_config_file(path, &buf, err);
+    if (rc < 0)
+        return rc;
+    rc = disco_vm_config_parse(buf, cfg, storage, err);
+    free(buf);
+    return in_file(path, rc, err);
+}
+
+int config_kind(const char *json, enum disco_kind *kind, struct disco_err *err)
+{
+    struct json_object *root, *v;
+    int rc = parse_json_text(json, &root, err);
+    if (rc < 0)
+        return rc;
+    *kind = DISCO_KIND_VM;
+    if (json_object_is_type(root, json_type_object) &&
+        json_object_object_get_ex(root, "kind", &v) && json_object_is_type(v, json_type_string) &&
+        !strcmp(json_object_get_string(v), "container"))
+        *kind = DISCO_KIND_CONTAINER;
+    json_object_put(root);
+    return 0;
+}
+
+int config_load_any(const char *path, enum disco_kind *kind, struct disco_vm_config *vm,
+                    struct disco_ct_config *ct, void **storage, struct disco_err *err)
+{
+    *storage = NULL;
+    memset(vm, 0, sizeof *vm);
+    memset(ct, 0, sizeof *ct);
+    char *buf;
+    int rc = read_config_file(path, &buf, err);
+    if (rc < 0)
+        return rc;
+    if ((rc = config_kind(buf, kind, err)) == 0) {
+        if (*kind == DISCO_KIND_CONTAINER)
+            rc = disco_ct_config_parse(buf, ct, storage, err);
+        else
+            rc = disco_vm_config_parse(buf, vm, storage, err);
+    }
+    free(buf);
+    return in_file(path, rc, err);
 }
 
 /* ---- config -> JSON ------------------------------------------------------------- */
@@ -507,11 +589,27 @@ char *disco_vm_config_to_json(const struct disco_vm_config *cfg)
     return r;
 }
 
+static int save_text(const char *dir, char *text, struct disco_err *err);
+
 int config_save(const char *dir, const struct disco_vm_config *cfg, struct disco_err *err)
 {
     char *text = disco_vm_config_to_json(cfg);
     if (!text)
         return err_set(err, -ENOMEM, "out of memory for a config");
+    return save_text(dir, text, err);
+}
+
+int ct_config_save(const char *dir, const struct disco_ct_config *cfg, struct disco_err *err)
+{
+    char *text = disco_ct_config_to_json(cfg);
+    if (!text)
+        return err_set(err, -ENOMEM, "out of memory for a config");
+    return save_text(dir, text, err);
+}
+
+/* Write text (consumed) to <dir>/config.json atomically. */
+static int save_text(const char *dir, char *text, struct disco_err *err)
+{
     char path[PATH_MAX_LEN + 32], tmp[PATH_MAX_LEN + 32];
     snprintf(path, sizeof path, "%s/config.json", dir);
     snprintf(tmp, sizeof tmp, "%s/config.json.tmp", dir);
@@ -544,4 +642,397 @@ int config_save(const char *dir, const struct disco_vm_config *cfg, struct disco
     if (rc < 0)
         unlink(tmp);
     return rc;
+}
+
+/* ---- container configs ------------------------------------------------------------ */
+
+#define CT_ENV_MAX 32768u          /* one argv / env string */
+#define CT_MAX_CPU_CAP (100u * 1024u)
+#define CT_MAX_PIDS 4194304u      /* the kernel's pid_max limit */
+#define CT_MIN_MEM_LIMIT (4ull << 20)
+#define CT_USERNS_SIZE 65536u
+#define CT_DEFAULT_USERNS_BASE 100000u
+
+static const char *const ct_default_argv[] = {"/bin/sh", NULL};
+static const char *const ct_default_env[] = {
+    "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+    "HOME=/root",
+    "TERM=xterm",
+    NULL,
+};
+
+/* A network interface name as the kernel takes it: 1..15 bytes, no '/',
+ * no whitespace, not "." or "..". */
+bool config_ifname_ok(const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    if (n < 1 || n > 15 || !strcmp(s, ".") || !strcmp(s, ".."))
+        return false;
+    for (const char *p = s; *p; p++)
+        if (*p == '/' || *p == ':' || (unsigned char)*p <= ' ' || (unsigned char)*p >= 0x7f)
+            return false;
+    return true;
+}
+
+static bool hostname_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n < 1 || n > 64)
+        return false;
+    for (const char *p = s; *p; p++) {
+        char c = *p;
+        bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+        if (!alnum && c != '-' && c != '.' && c != '_')
+            return false;
+    }
+    return true;
+}
+
+/* "A.B.C.D" or an IPv6 address; with_prefix: "/N" required. */
+static bool addr_ok(const char *s, bool with_prefix)
+{
+    char a[INET6_ADDRSTRLEN + 8];
+    if (strlen(s) >= sizeof a)
+        return false;
+    snprintf(a, sizeof a, "%s", s);
+    char *slash = strchr(a, '/');
+    if (with_prefix != (slash != NULL))
+        return false;
+    unsigned max = 32;
+    if (slash)
+        *slash = '\0';
+    unsigned char buf[16];
+    if (inet_pton(AF_INET, a, buf) != 1) {
+        if (inet_pton(AF_INET6, a, buf) != 1)
+            return false;
+        max = 128;
+    }
+    if (slash) {
+        const char *p = slash + 1;
+        char *end;
+        if (*p < '0' || *p > '9')
+            return false;
+        unsigned long n = strtoul(p, &end, 10);
+        if (*end || n > max)
+            return false;
+    }
+    return true;
+}
+
+/* The checks of a (possibly partial) container config; normalise adds
+ * the required fields. */
+static int ct_check_values(const struct disco_ct_config *c, struct disco_err *err)
+{
+    int rc;
+    if (c->name && !config_name_ok(c->name))
+        return err_set(err, -EINVAL,
+                       "config: bad 'name' '%s' (1..%u characters of A-Z a-z 0-9 _ . -, "
+                       "starting with a letter or digit)", c->name, DISCO_NAME_MAX);
+    if ((rc = check_path("rootfs", c->rootfs, err)) < 0 || (rc = check_path("cwd", c->cwd, err)) < 0)
+        return rc;
+    if (c->rootfs_lower) {
+        /* A colon-separated list of absolute directories: overlayfs's
+         * lowerdir syntax, so none may hold ':' or ','. */
+        if (strlen(c->rootfs_lower) >= PATH_MAX_LEN)
+            return err_set(err, -EINVAL, "config: 'rootfs_lower' is too long");
+        const char *p = c->rootfs_lower;
+        for (;;) {
+            if (*p != '/')
+                return err_set(err, -EINVAL, "config: 'rootfs_lower' must be absolute "
+                               "directories separated by ':', not '%.200s'", c->rootfs_lower);
+            p += strcspn(p, ":,");
+            if (*p == ',')
+                return err_set(err, -EINVAL, "config: 'rootfs_lower' must not contain ','");
+            if (!*p)
+                break;
+            p++;
+        }
+    }
+    for (unsigned i = 0; i < DISCO_CT_MAX_ARGS && c->argv[i]; i++)
+        if (strlen(c->argv[i]) > CT_ENV_MAX)
+            return err_set(err, -EINVAL, "config: 'argv'[%u] is longer than %u bytes", i,
+                           CT_ENV_MAX);
+    if (c->argv[DISCO_CT_MAX_ARGS] || c->env[DISCO_CT_MAX_ARGS])
+        return err_set(err, -EINVAL, "config: 'argv' and 'env' take at most %u strings",
+                       DISCO_CT_MAX_ARGS);
+    for (unsigned i = 0; i < DISCO_CT_MAX_ARGS && c->env[i]; i++) {
+        const char *eq = strchr(c->env[i], '=');
+        if (!eq || eq == c->env[i] || strlen(c->env[i]) > CT_ENV_MAX)
+            return err_set(err, -EINVAL, "config: bad 'env' entry '%.80s' (KEY=value)",
+                           c->env[i]);
+    }
+    if (c->hostname && !hostname_ok(c->hostname))
+        return err_set(err, -EINVAL, "config: bad 'hostname' '%.80s' (1..64 characters of "
+                       "A-Z a-z 0-9 - . _)", c->hostname);
+    if (c->mem_limit && (c->mem_limit < CT_MIN_MEM_LIMIT || (c->mem_limit & 0xfff)))
+        return err_set(err, -EINVAL, "config: bad 'mem_limit' %llu bytes (0: none, else at "
+                       "least %llu MiB in whole 4 KiB pages)", (unsigned long long)c->mem_limit,
+                       (unsigned long long)(CT_MIN_MEM_LIMIT >> 20));
+    if (c->cpu_weight > 10000)
+        return err_set(err, -EINVAL, "config: bad 'cpu_weight' %u (1..10000)", c->cpu_weight);
+    if (c->cpu_cap > CT_MAX_CPU_CAP)
+        return err_set(err, -EINVAL, "config: bad 'cpu_cap' %u (0..%u percent of one host CPU)",
+                       c->cpu_cap, CT_MAX_CPU_CAP);
+    if (c->pids_max > CT_MAX_PIDS)
+        return err_set(err, -EINVAL, "config: bad 'pids_max' %u (0..%u)", c->pids_max,
+                       CT_MAX_PIDS);
+    if (c->io_weight && (c->io_weight < 10 || c->io_weight > 1000))
+        return err_set(err, -EINVAL, "config: bad 'io_weight' %u (10..1000)", c->io_weight);
+    if (c->bridge && !config_ifname_ok(c->bridge))
+        return err_set(err, -EINVAL, "config: bad 'bridge' '%.80s' (an interface name of 1..15 "
+                       "characters)", c->bridge);
+    if (c->address && !addr_ok(c->address, true))
+        return err_set(err, -EINVAL, "config: bad 'address' '%.80s' (an address with a prefix "
+                       "length, e.g. 10.88.0.2/16)", c->address);
+    if (c->gateway && !addr_ok(c->gateway, false))
+        return err_set(err, -EINVAL, "config: bad 'gateway' '%.80s' (an address, e.g. "
+                       "10.88.0.1)", c->gateway);
+    if ((c->address || c->gateway) && !c->bridge)
+        return err_set(err, -EINVAL, "config: '%s' needs a 'bridge'",
+                       c->address ? "address" : "gateway");
+    if (c->gateway && !c->address)
+        return err_set(err, -EINVAL, "config: 'gateway' needs an 'address'");
+    if (c->userns_base > UINT32_MAX - CT_USERNS_SIZE)
+        return err_set(err, -EINVAL, "config: bad 'userns_base' %u (0..%u)", c->userns_base,
+                       UINT32_MAX - CT_USERNS_SIZE);
+    return 0;
+}
+
+/* Deep copy with every string in one malloc'd block. */
+static int ct_config_pack(const struct disco_ct_config *in, struct disco_ct_config *out,
+                          void **storage, struct disco_err *err)
+{
+    const char *const *strs[] = {&in->name,   &in->rootfs,  &in->rootfs_lower, &in->cwd,
+                                 &in->hostname, &in->bridge, &in->address,     &in->gateway};
+    const char **dst[] = {&out->name,     &out->rootfs, &out->rootfs_lower, &out->cwd,
+                          &out->hostname, &out->bridge, &out->address,      &out->gateway};
+    const unsigned n = sizeof strs / sizeof strs[0];
+    *out = *in;
+    size_t total = 1;
+    for (unsigned i = 0; i < n; i++)
+        total += *strs[i] ? strlen(*strs[i]) + 1 : 0;
+    for (unsigned i = 0; i < DISCO_CT_MAX_ARGS && in->argv[i]; i++)
+        total += strlen(in->argv[i]) + 1;
+    for (unsigned i = 0; i < DISCO_CT_MAX_ARGS && in->env[i]; i++)
+        total += strlen(in->env[i]) + 1;
+    char *blk = malloc(total), *p = blk;
+    if (!blk)
+        return err_set(err, -ENOMEM, "out of memory for a config");
+#define PACK(srcp, dstp)                        \
+    do {                                        \
+        if (srcp) {                             \
+            size_t l_ = strlen(srcp) + 1;       \
+            memcpy(p, srcp, l_);                \
+            dstp = p;                           \
+            p += l_;                            \
+        } else {                                \
+            dstp = NULL;                        \
+        }                                       \
+    } while (0)
+    for (unsigned i = 0; i < n; i++)
+        PACK(*strs[i], *dst[i]);
+    bool end_argv = false, end_env = false;
+    for (unsigned i = 0; i <= DISCO_CT_MAX_ARGS; i++) {
+        end_argv = end_argv || i == DISCO_CT_MAX_ARGS || !in->argv[i];
+        end_env = end_env || i == DISCO_CT_MAX_ARGS || !in->env[i];
+        if (end_argv)
+            out->argv[i] = NULL;
+        else
+            PACK(in->argv[i], out->argv[i]);
+        if (end_env)
+            out->env[i] = NULL;
+        else
+            PACK(in->env[i], out->env[i]);
+    }
+#undef PACK
+    *storage = blk;
+    return 0;
+}
+
+int ct_config_normalise(const struct disco_ct_config *in, struct disco_ct_config *out,
+                        void **storage, struct disco_err *err)
+{
+    int rc;
+    if (!in->name)
+        return err_set(err, -EINVAL, "config: 'name' is missing");
+    if (!in->rootfs)
+        return err_set(err, -EINVAL, "config: 'rootfs' is missing");
+    if ((rc = ct_check_values(in, err)) < 0)
+        return rc;
+    struct disco_ct_config c = *in;
+    if (!c.argv[0])
+        for (unsigned i = 0; i <= DISCO_CT_MAX_ARGS; i++)
+            c.argv[i] = i < sizeof ct_default_argv / sizeof *ct_default_argv ? ct_default_argv[i]
+                                                                              : NULL;
+    if (!c.env[0])
+        for (unsigned i = 0; i <= DISCO_CT_MAX_ARGS; i++)
+            c.env[i] = i < sizeof ct_default_env / sizeof *ct_default_env ? ct_default_env[i]
+                                                                           : NULL;
+    if (!c.cwd)
+        c.cwd = "/";
+    if (!c.hostname)
+        c.hostname = hostname_ok(c.name) ? c.name : "container";
+    if (c.userns && !c.userns_base)
+        c.userns_base = CT_DEFAULT_USERNS_BASE;
+    return ct_config_pack(&c, out, storage, err);
+}
+
+static int want_bool(const char *key, struct json_object *v, bool *out, struct disco_err *err)
+{
+    if (!json_object_is_type(v, json_type_boolean))
+        return err_set(err, -EINVAL, "config: '%s' must be true or false, not %s", key, jtype(v));
+    *out = json_object_get_boolean(v);
+    return 0;
+}
+
+static int want_str_array(const char *key, struct json_object *v, const char **out,
+                          struct disco_err *err)
+{
+    if (!json_object_is_type(v, json_type_array))
+        return err_set(err, -EINVAL, "config: '%s' must be an array of strings, not %s", key,
+                       jtype(v));
+    size_t n = json_object_array_length(v);
+    if (n > DISCO_CT_MAX_ARGS)
+        return err_set(err, -EINVAL, "config: too many '%s' (%zu, at most %u)", key, n,
+                       DISCO_CT_MAX_ARGS);
+    for (size_t i = 0; i < n; i++) {
+        int rc = want_str(key, json_object_array_get_idx(v, i), false, &out[i], err);
+        if (rc < 0)
+            return rc;
+    }
+    out[n] = NULL;
+    return 0;
+}
+
+static int ct_parse_obj(struct json_object *root, struct disco_ct_config *c,
+                        struct disco_err *err)
+{
+    int rc = 0;
+    uint64_t u;
+    memset(c, 0, sizeof *c);
+    if (!json_object_is_type(root, json_type_object))
+        return err_set(err, -EINVAL, "config: expected a JSON object, not %s", jtype(root));
+    json_object_object_foreach(root, key, v) {
+        if (!strcmp(key, "kind")) {
+            if (!json_object_is_type(v, json_type_string) ||
+                strcmp(json_object_get_string(v), "container"))
+                rc = err_set(err, -EINVAL, "config: 'kind' of a container config must be "
+                             "\"container\"");
+        } else if (!strcmp(key, "name")) {
+            rc = want_str(key, v, false, &c->name, err);
+        } else if (!strcmp(key, "rootfs")) {
+            rc = want_str(key, v, false, &c->rootfs, err);
+        } else if (!strcmp(key, "rootfs_lower")) {
+            rc = want_str(key, v, true, &c->rootfs_lower, err);
+        } else if (!strcmp(key, "argv")) {
+            rc = want_str_array(key, v, c->argv, err);
+        } else if (!strcmp(key, "env")) {
+            rc = want_str_array(key, v, c->env, err);
+        } else if (!strcmp(key, "cwd")) {
+            rc = want_str(key, v, true, &c->cwd, err);
+        } else if (!strcmp(key, "hostname")) {
+            rc = want_str(key, v, true, &c->hostname, err);
+        } else if (!strcmp(key, "terminal")) {
+            rc = want_bool(key, v, &c->terminal, err);
+        } else if (!strcmp(key, "mem_limit")) {
+            rc = parse_size(key, v, true, &c->mem_limit, err);
+        } else if (!strcmp(key, "cpu_weight")) {
+            rc = want_uint(key, v, 10000, &u, err);
+            c->cpu_weight = (unsigned)u;
+        } else if (!strcmp(key, "cpu_cap")) {
+            rc = want_uint(key, v, CT_MAX_CPU_CAP, &u, err);
+            c->cpu_cap = (unsigned)u;
+        } else if (!strcmp(key, "pids_max")) {
+            rc = want_uint(key, v, CT_MAX_PIDS, &u, err);
+            c->pids_max = (unsigned)u;
+        } else if (!strcmp(key, "io_weight")) {
+            rc = want_uint(key, v, 1000, &u, err);
+            c->io_weight = (unsigned)u;
+        } else if (!strcmp(key, "bridge")) {
+            rc = want_str(key, v, true, &c->bridge, err);
+        } else if (!strcmp(key, "address")) {
+            rc = want_str(key, v, true, &c->address, err);
+        } else if (!strcmp(key, "gateway")) {
+            rc = want_str(key, v, true, &c->gateway, err);
+        } else if (!strcmp(key, "userns")) {
+            rc = want_bool(key, v, &c->userns, err);
+        } else if (!strcmp(key, "userns_base")) {
+            rc = want_uint(key, v, UINT32_MAX - CT_USERNS_SIZE, &u, err);
+            c->userns_base = (uint32_t)u;
+        } else if (!strcmp(key, "readonly_root")) {
+            rc = want_bool(key, v, &c->readonly_root, err);
+        } else if (!strcmp(key, "autostart")) {
+            rc = want_bool(key, v, &c->autostart, err);
+        } else {
+            rc = err_set(err, -EINVAL, "config: unknown key '%s'", key);
+        }
+        if (rc < 0)
+            return rc;
+    }
+    return ct_check_values(c, err);
+}
+
+int disco_ct_config_parse(const char *json, struct disco_ct_config *cfg, void **storage,
+                          struct disco_err *err)
+{
+    err_clear(err);
+    *storage = NULL;
+    memset(cfg, 0, sizeof *cfg);
+    struct json_object *root;
+    int rc = parse_json_text(json, &root, err);
+    struct disco_ct_config c;
+    if (rc == 0 && (rc = ct_parse_obj(root, &c, err)) == 0)
+        rc = ct_config_pack(&c, cfg, storage, err);
+    json_object_put(root);
+    if (rc < 0)
+        memset(cfg, 0, sizeof *cfg);
+    return rc;
+}
+
+static struct json_object *jstr_array(const char *const *v)
+{
+    struct json_object *a = json_object_new_array();
+    for (unsigned i = 0; a && i < DISCO_CT_MAX_ARGS && v[i]; i++)
+        json_object_array_add(a, json_object_new_string(v[i]));
+    return a;
+}
+
+char *disco_ct_config_to_json(const struct disco_ct_config *c)
+{
+    struct json_object *o = json_object_new_object();
+    if (!o)
+        return NULL;
+    json_object_object_add(o, "kind", json_object_new_string("container"));
+    if (c->name)
+        json_object_object_add(o, "name", jstr(c->name));
+    if (c->rootfs)
+        json_object_object_add(o, "rootfs", jstr(c->rootfs));
+    if (c->rootfs_lower)
+        json_object_object_add(o, "rootfs_lower", jstr(c->rootfs_lower));
+    if (c->argv[0])
+        json_object_object_add(o, "argv", jstr_array(c->argv));
+    if (c->env[0])
+        json_object_object_add(o, "env", jstr_array(c->env));
+    json_object_object_add(o, "cwd", jstr(c->cwd));
+    json_object_object_add(o, "hostname", jstr(c->hostname));
+    json_object_object_add(o, "terminal", json_object_new_boolean(c->terminal));
+    if (c->mem_limit)
+        json_object_object_add(o, "mem_limit", jsize(c->mem_limit));
+    json_object_object_add(o, "cpu_weight", json_object_new_int64(c->cpu_weight));
+    json_object_object_add(o, "cpu_cap", json_object_new_int64(c->cpu_cap));
+    json_object_object_add(o, "pids_max", json_object_new_int64(c->pids_max));
+    json_object_object_add(o, "io_weight", json_object_new_int64(c->io_weight));
+    json_object_object_add(o, "bridge", jstr(c->bridge));
+    json_object_object_add(o, "address", jstr(c->address));
+    json_object_object_add(o, "gateway", jstr(c->gateway));
+    json_object_object_add(o, "userns", json_object_new_boolean(c->userns));
+    if (c->userns_base)
+        json_object_object_add(o, "userns_base", json_object_new_int64(c->userns_base));
+    json_object_object_add(o, "readonly_root", json_object_new_boolean(c->readonly_root));
+    json_object_object_add(o, "autostart", json_object_new_boolean(c->autostart));
+    const char *s = json_object_to_json_string_ext(
+        o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE);
+    char *r = s ? strdup(s) : NULL;
+    json_object_put(o);
+    return r;
 }

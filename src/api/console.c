@@ -224,6 +224,8 @@ int disco_console_write(struct disco_console *c, const uint8_t *buf, size_t len)
         return -EPERM;
     if (closed)
         return -EPIPE;
+    if (g->kind == DISCO_KIND_CONTAINER)
+        return ctg_console_write(g, buf, len);
     int n = -EPIPE;
     pthread_mutex_lock(&g->vm_lock);
     if (g->vm) {

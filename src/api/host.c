@@ -64,13 +64,19 @@ _Static_assert(DISCO_MAX_CPUS == VM_MAX_CPUS, "disco.h and vm.h disagree on the 
 struct disco_host {
     char *state_dir, *vms_dir;
     int lock_fd;
-    pthread_mutex_t lock;          /* the name table and warnings */
+    pthread_mutex_t lock;          /* the name table */
     struct guest **guests;         /* sorted by name */
     size_t n, cap;
     struct sched *sched;
     struct evloop *ev;
     struct memctl *mc;             /* the memory pool and its controller (timers on ev) */
-    char *warnings;                /* NULL or newline-separated notes */
+    /* A leaf lock (taken last, with or without a guest's lock held: a
+     * container's start notes warnings and registers its monitor while
+     * holding its guest lock, which host->lock must not nest in). */
+    pthread_mutex_t aux_lock;
+    char *warnings;                /* NULL or newline-separated notes (aux_lock) */
+    unsigned monitors;             /* container monitor threads alive (aux_lock) */
+    pthread_cond_t monitors_done;  /* monitors went to 0 */
 };
 
 const char *disco_state_name(enum disco_state st)
@@ -84,9 +90,18 @@ const char *disco_state_name(enum disco_state st)
     return "unknown";
 }
 
+const char *disco_kind_name(enum disco_kind k)
+{
+    switch (k) {
+    case DISCO_KIND_VM: return "vm";
+    case DISCO_KIND_CONTAINER: return "container";
+    }
+    return "unknown";
+}
+
 /* mono_ns() deadline timeout_ms from now; saturates (a huge timeout, e.g.
  * from a client, must not wrap around into "already past"). */
-static uint64_t deadline_after_ms(uint64_t timeout_ms)
+uint64_t deadline_after_ms(uint64_t timeout_ms)
 {
     uint64_t now = mono_ns();
     if (timeout_ms > (UINT64_MAX - now) / 1000000u)
@@ -94,37 +109,66 @@ static uint64_t deadline_after_ms(uint64_t timeout_ms)
     return now + timeout_ms * 1000000u;
 }
 
-static void cond_wait_until(struct guest *g, uint64_t deadline_ns)
+void guest_cond_wait_until(struct guest *g, uint64_t deadline_ns)
 {
     struct timespec ts = {.tv_sec = (time_t)(deadline_ns / 1000000000u),
                           .tv_nsec = (long)(deadline_ns % 1000000000u)};
     pthread_cond_timedwait(&g->cond, &g->lock, &ts);
 }
 
-static void add_warning(struct disco_host *h, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void add_warning(struct disco_host *h, const char *fmt, ...)
+void host_add_warning(struct disco_host *h, const char *fmt, ...)
 {
     char line[768];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
-    pthread_mutex_lock(&h->lock);
-    size_t old = h->warnings ? strlen(h->warnings) : 0;
-    if (old + strlen(line) + 2 <= WARNINGS_MAX) {
-        char *w = realloc(h->warnings, old + strlen(line) + 2);
-        if (w) {
-            sprintf(w + old, "%s%s", old ? "\n" : "", line);
-            h->warnings = w;
-        }
+    /* One buffer for the host's life, appended in place: a pointer from
+     * disco_host_warnings stays valid while containers add notes later
+     * (the text first, then the newline over the old end, so a reader
+     * sees the old or the new string). */
+    pthread_mutex_lock(&h->aux_lock);
+    if (!h->warnings && (h->warnings = malloc(WARNINGS_MAX)))
+        h->warnings[0] = '\0';
+    size_t old = h->warnings ? strlen(h->warnings) : 0, len = strlen(line);
+    if (h->warnings && len && old + len + 2 <= WARNINGS_MAX) {
+        /* At `at` goes "\nline" (or "line" first); its first byte last. */
+        size_t at = old;
+        char first = old ? '\n' : line[0];
+        const char *rest = old ? line : line + 1;
+        memcpy(h->warnings + at + 1, rest, strlen(rest) + 1);
+        atomic_thread_fence(memory_order_release);
+        h->warnings[at] = first;
     }
-    pthread_mutex_unlock(&h->lock);
+    pthread_mutex_unlock(&h->aux_lock);
 }
 
 const char *disco_host_warnings(struct disco_host *h)
 {
-    return h->warnings;
+    pthread_mutex_lock(&h->aux_lock);
+    const char *w = h->warnings && h->warnings[0] ? h->warnings : NULL;
+    pthread_mutex_unlock(&h->aux_lock);
+    return w;
+}
+
+const char *host_vms_dir(const struct disco_host *h)
+{
+    return h->vms_dir;
+}
+
+void host_monitor_begin(struct disco_host *h)
+{
+    pthread_mutex_lock(&h->aux_lock);
+    h->monitors++;
+    pthread_mutex_unlock(&h->aux_lock);
+}
+
+void host_monitor_end(struct disco_host *h)
+{
+    pthread_mutex_lock(&h->aux_lock);
+    if (--h->monitors == 0)
+        pthread_cond_broadcast(&h->monitors_done);
+    pthread_mutex_unlock(&h->aux_lock);
 }
 
 /* ---- guests -------------------------------------------------------------------- */
@@ -164,16 +208,19 @@ void guest_unref(struct guest *g)
         guest_free(g);
 }
 
-/* A guest (one reference: the table's) owning cfg / storage on success. */
-static struct guest *guest_new(struct disco_host *h, const struct disco_vm_config *cfg,
-                               void *storage, struct disco_err *err)
+/* A guest (one reference: the table's) owning its config / storage on
+ * success: vm for a VM, ct for a container. */
+static struct guest *guest_new(struct disco_host *h, const struct disco_vm_config *vm,
+                               const struct disco_ct_config *ct, void *storage,
+                               struct disco_err *err)
 {
+    const char *name = ct ? ct->name : vm->name;
     struct guest *g = calloc(1, sizeof *g);
     if (!g) {
         err_set(err, -ENOMEM, "out of memory");
         return NULL;
     }
-    if (asprintf(&g->dir, "%s/%s", h->vms_dir, cfg->name) < 0) {
+    if (asprintf(&g->dir, "%s/%s", h->vms_dir, name) < 0) {
         free(g);
         err_set(err, -ENOMEM, "out of memory");
         return NULL;
@@ -192,9 +239,17 @@ static struct guest *guest_new(struct disco_host *h, const struct disco_vm_confi
     }
     g->h = h;
     atomic_init(&g->refs, 1);
-    snprintf(g->name, sizeof g->name, "%s", cfg->name);
-    g->cfg = *cfg;
+    snprintf(g->name, sizeof g->name, "%s", name);
+    if (ct) {
+        g->kind = DISCO_KIND_CONTAINER;
+        g->ct_cfg = *ct;
+        g->cfg.name = g->ct_cfg.name;
+    } else {
+        g->kind = DISCO_KIND_VM;
+        g->cfg = *vm;
+    }
     g->cfg_storage = storage;
+    g->ct_in_fd = -1;
     g->state = DISCO_STOPPED;
     pthread_mutex_init(&g->lock, NULL);
     pthread_mutex_init(&g->vm_lock, NULL);
@@ -279,8 +334,8 @@ int guest_busy(struct guest *g, const char *op, struct disco_err *err)
 
 /* Look a guest up and lock it: 0 with a reference and guest->lock held, or
  * <0 (-ENOENT). */
-static int guest_open(struct disco_host *h, const char *name, struct guest **out,
-                      struct disco_err *err)
+int guest_open(struct disco_host *h, const char *name, struct guest **out,
+               struct disco_err *err)
 {
     err_clear(err);
     struct guest *g = host_get(h, name, err);
@@ -296,7 +351,7 @@ static int guest_open(struct disco_host *h, const char *name, struct guest **out
     return 0;
 }
 
-static void guest_close(struct guest *g)
+void guest_close(struct guest *g)
 {
     pthread_mutex_unlock(&g->lock);
     guest_unref(g);
@@ -361,6 +416,8 @@ static void on_reset(void *ctx, struct vm *vm)
 /* guest->lock held, state STOPPED. */
 static int guest_start(struct guest *g, struct disco_err *err)
 {
+    if (g->kind == DISCO_KIND_CONTAINER)
+        return ctg_start(g, err);
     struct disco_host *h = g->h;
     const struct disco_vm_config *c = &g->cfg;
     struct vm_config vc = {
@@ -417,13 +474,17 @@ static int guest_start(struct guest *g, struct disco_err *err)
  * released while waiting); state not STOPPED. */
 static void guest_hard_stop(struct guest *g)
 {
+    if (g->kind == DISCO_KIND_CONTAINER) {
+        ctg_hard_stop(g);
+        return;
+    }
     uint64_t gen = g->run_gen;
     vm_stop(g->vm);
     while (g->run_gen == gen)
         pthread_cond_wait(&g->cond, &g->lock);
 }
 
-static int not_on_loop(struct disco_host *h, const char *what, struct disco_err *err)
+int not_on_loop(struct disco_host *h, const char *what, struct disco_err *err)
 {
     if (evloop_on_loop_thread(h->ev))
         return err_set(err, -EDEADLK, "%s would wait for the event loop it is called from",
@@ -456,7 +517,8 @@ static int mkdir_p(const char *path, struct disco_err *err)
     return rc;
 }
 
-/* Load <vms_dir>/<name>/config.json into the table, or add a warning. */
+/* Load <vms_dir>/<name>/config.json (either kind) into the table, or add
+ * a warning. */
 static void load_guest(struct disco_host *h, const char *name)
 {
     struct disco_err err;
@@ -465,30 +527,37 @@ static void load_guest(struct disco_host *h, const char *name)
     if (asprintf(&path, "%s/%s/config.json", h->vms_dir, name) < 0)
         return;
     struct disco_vm_config raw, cfg;
+    struct disco_ct_config ct_raw, ct_cfg;
+    enum disco_kind kind = DISCO_KIND_VM;
     void *raw_storage = NULL, *storage = NULL;
     if (!config_name_ok(name)) {
-        add_warning(h, "%s/%s: skipped: not a valid guest name", h->vms_dir, name);
+        host_add_warning(h, "%s/%s: skipped: not a valid guest name", h->vms_dir, name);
     } else if (access(path, F_OK) < 0 && errno == ENOENT) {
         /* A directory without a config: a leftover, not a guest. */
-    } else if (disco_vm_config_load(path, &raw, &raw_storage, &err) < 0) {
-        add_warning(h, "skipped guest '%s': %s", name, err.msg);
-    } else if (raw.name && strcmp(raw.name, name) != 0) {
-        add_warning(h, "skipped guest '%s': %s names '%s'", name, path, raw.name);
+    } else if (config_load_any(path, &kind, &raw, &ct_raw, &raw_storage, &err) < 0) {
+        host_add_warning(h, "skipped guest '%s': %s", name, err.msg);
+    } else if ((kind == DISCO_KIND_VM ? raw.name : ct_raw.name) &&
+               strcmp(kind == DISCO_KIND_VM ? raw.name : ct_raw.name, name) != 0) {
+        host_add_warning(h, "skipped guest '%s': %s names '%s'", name, path,
+                         kind == DISCO_KIND_VM ? raw.name : ct_raw.name);
     } else {
-        raw.name = name;
-        if (config_normalise(&raw, &cfg, &storage, &err) < 0) {
-            add_warning(h, "skipped guest '%s': %s: %s", name, path, err.msg);
+        raw.name = ct_raw.name = name;
+        int rc = kind == DISCO_KIND_VM ? config_normalise(&raw, &cfg, &storage, &err)
+                                       : ct_config_normalise(&ct_raw, &ct_cfg, &storage, &err);
+        if (rc < 0) {
+            host_add_warning(h, "skipped guest '%s': %s: %s", name, path, err.msg);
         } else {
-            struct guest *g = guest_new(h, &cfg, storage, &err);
+            struct guest *g = guest_new(h, kind == DISCO_KIND_VM ? &cfg : NULL,
+                                        kind == DISCO_KIND_VM ? NULL : &ct_cfg, storage, &err);
             if (!g) {
                 free(storage);
-                add_warning(h, "skipped guest '%s': %s", name, err.msg);
+                host_add_warning(h, "skipped guest '%s': %s", name, err.msg);
             } else {
                 pthread_mutex_lock(&h->lock);
-                int rc = table_insert(h, g, &err);
+                rc = table_insert(h, g, &err);
                 pthread_mutex_unlock(&h->lock);
                 if (rc < 0) {
-                    add_warning(h, "skipped guest '%s': %s", name, err.msg);
+                    host_add_warning(h, "skipped guest '%s': %s", name, err.msg);
                     guest_unref(g);
                 }
             }
@@ -538,6 +607,8 @@ struct disco_host *disco_host_new(const struct disco_host_config *cfg, struct di
     }
     h->lock_fd = -1;
     pthread_mutex_init(&h->lock, NULL);
+    pthread_mutex_init(&h->aux_lock, NULL);
+    pthread_cond_init(&h->monitors_done, NULL);
     if (!(h->state_dir = strdup(dir)) || asprintf(&h->vms_dir, "%s/vms", dir) < 0) {
         h->vms_dir = NULL;
         err_set(err, -ENOMEM, "out of memory");
@@ -596,7 +667,7 @@ struct disco_host *disco_host_new(const struct disco_host_config *cfg, struct di
      * down). */
     for (size_t i = 0; i < h->n; i++) {
         struct guest *g = h->guests[i];
-        if (!g->cfg.autostart)
+        if (g->kind == DISCO_KIND_CONTAINER ? !g->ct_cfg.autostart : !g->cfg.autostart)
             continue;
         struct disco_err serr;
         err_clear(&serr);
@@ -604,7 +675,7 @@ struct disco_host *disco_host_new(const struct disco_host_config *cfg, struct di
         int rc = guest_start(g, &serr);
         pthread_mutex_unlock(&g->lock);
         if (rc < 0)
-            add_warning(h, "autostart of '%s' failed: %s", g->name, serr.msg);
+            host_add_warning(h, "autostart of '%s' failed: %s", g->name, serr.msg);
     }
     return h;
 fail:
@@ -624,6 +695,8 @@ fail:
     free(h->warnings);
     free(h->vms_dir);
     free(h->state_dir);
+    pthread_cond_destroy(&h->monitors_done);
+    pthread_mutex_destroy(&h->aux_lock);
     pthread_mutex_destroy(&h->lock);
     free(h);
     return NULL;
@@ -641,6 +714,12 @@ void disco_host_free(struct disco_host *h)
             guest_hard_stop(g);
         pthread_mutex_unlock(&g->lock);
     }
+    /* A container's monitor thread reports the end of its run (run_gen)
+     * a moment before it is gone: wait for the last of them. */
+    pthread_mutex_lock(&h->aux_lock);
+    while (h->monitors)
+        pthread_cond_wait(&h->monitors_done, &h->aux_lock);
+    pthread_mutex_unlock(&h->aux_lock);
     /* Every VM has left the controller (on_exited); its timers live on the
      * loop, so it goes before the loop does. */
     memctl_free(h->mc);
@@ -655,6 +734,8 @@ void disco_host_free(struct disco_host *h)
     free(h->warnings);
     free(h->vms_dir);
     free(h->state_dir);
+    pthread_cond_destroy(&h->monitors_done);
+    pthread_mutex_destroy(&h->aux_lock);
     pthread_mutex_destroy(&h->lock);
     free(h);
 }
@@ -752,7 +833,7 @@ int disco_create(struct disco_host *h, const struct disco_vm_config *in, struct 
     }
     if ((rc = config_save(dir, &cfg, err)) < 0)
         goto out;
-    struct guest *g = guest_new(h, &cfg, storage, err);
+    struct guest *g = guest_new(h, &cfg, NULL, storage, err);
     if (!g) {
         rc = err && err->code ? err->code : -ENOMEM;   /* err may be NULL */
         remove_dir(dir, NULL);
@@ -771,6 +852,96 @@ out:
     return rc;
 }
 
+int host_add_ct(struct disco_host *h, const struct disco_ct_config *cfg, void *storage,
+                const char *prepared_dir, struct disco_err *err)
+{
+    /* As disco_create: the host lock covers the file work. */
+    pthread_mutex_lock(&h->lock);
+    bool found;
+    table_find(h, cfg->name, &found);
+    char *dir = NULL, *cfgpath = NULL;
+    int rc = 0;
+    if (found) {
+        rc = err_set(err, -EEXIST, "a guest named '%s' exists", cfg->name);
+        goto out;
+    }
+    if (asprintf(&dir, "%s/%s", h->vms_dir, cfg->name) < 0 ||
+        asprintf(&cfgpath, "%s/config.json", dir) < 0) {
+        rc = err_set(err, -ENOMEM, "out of memory");
+        goto out;
+    }
+    if (prepared_dir) {
+        /* rename() fails with ENOTEMPTY/EEXIST if the directory is there
+         * and not empty: never merged into someone's leftovers. */
+        rmdir(dir);
+        if (rename(prepared_dir, dir) < 0) {
+            rc = errno == EEXIST || errno == ENOTEMPTY
+                     ? err_set(err, -EEXIST, "guest '%s': %s exists; remove it first", cfg->name,
+                               dir)
+                     : err_errno(err, errno, "rename %s to %s", prepared_dir, dir);
+            goto out;
+        }
+    } else if (mkdir(dir, 0750) < 0) {
+        if (errno != EEXIST) {
+            rc = err_errno(err, errno, "creating %s", dir);
+            goto out;
+        }
+        if (access(cfgpath, F_OK) == 0) {
+            rc = err_set(err, -EEXIST, "guest '%s': %s exists but was not loaded; fix or "
+                         "remove it", cfg->name, cfgpath);
+            goto out;
+        }
+    }
+    if ((rc = ct_config_save(dir, cfg, err)) < 0) {
+        if (prepared_dir)
+            rename(dir, prepared_dir);   /* give the caller its files back to clean up */
+        goto out;
+    }
+    struct guest *g = guest_new(h, NULL, cfg, storage, err);
+    if (!g) {
+        rc = err && err->code ? err->code : -ENOMEM;
+        unlink(cfgpath);
+        if (prepared_dir)
+            rename(dir, prepared_dir);
+        else
+            rmdir(dir);
+        goto out;
+    }
+    if ((rc = table_insert(h, g, err)) < 0) {
+        g->cfg_storage = NULL;   /* the caller keeps storage on failure */
+        unlink(cfgpath);
+        if (prepared_dir)
+            rename(dir, prepared_dir);
+        else
+            rmdir(dir);
+        guest_unref(g);
+    }
+out:
+    pthread_mutex_unlock(&h->lock);
+    free(dir);
+    free(cfgpath);
+    return rc;
+}
+
+int disco_ct_create(struct disco_host *h, const struct disco_ct_config *in,
+                    struct disco_err *err)
+{
+    err_clear(err);
+    if (!in)
+        return err_set(err, -EINVAL, "no config");
+    if (in->rootfs_lower)
+        return err_set(err, -EINVAL, "config: 'rootfs_lower' is made by disco_ct_snapshot, "
+                       "not given to create");
+    struct disco_ct_config cfg;
+    void *storage = NULL;
+    int rc = ct_config_normalise(in, &cfg, &storage, err);
+    if (rc == 0)
+        rc = host_add_ct(h, &cfg, storage, NULL, err);
+    if (rc < 0)
+        free(storage);
+    return rc;
+}
+
 int disco_destroy(struct disco_host *h, const char *name, struct disco_err *err)
 {
     err_clear(err);
@@ -786,7 +957,15 @@ int disco_destroy(struct disco_host *h, const char *name, struct disco_err *err)
     int rc = 0;
     if (g->state != DISCO_STOPPED)
         rc = guest_busy(g, "destroy", err);
+    else if (g->busy_op)
+        rc = err_set(err, -EBUSY, "cannot destroy guest '%s': %s", g->name, g->busy_op);
     else if ((rc = remove_dir(g->dir, err)) == 0) {
+        /* The config is gone: the rest (a snapshot's root and layers) is
+         * best effort, like the rest of remove_dir. */
+        if (g->kind == DISCO_KIND_CONTAINER) {
+            ctg_remove_files(g, NULL);
+            rmdir(g->dir);
+        }
         g->removed = true;
         memmove(&h->guests[i], &h->guests[i + 1], (h->n - i - 1) * sizeof *h->guests);
         h->n--;
@@ -808,6 +987,8 @@ int disco_start(struct disco_host *h, const char *name, struct disco_err *err)
         return rc;
     if (g->state != DISCO_STOPPED)
         rc = guest_busy(g, "start", err);
+    else if (g->busy_op)
+        rc = err_set(err, -EBUSY, "cannot start guest '%s': %s", g->name, g->busy_op);
     else
         rc = guest_start(g, err);
     guest_close(g);
@@ -848,6 +1029,11 @@ int disco_shutdown(struct disco_host *h, const char *name, uint64_t timeout_ms, 
     }
     if (!timeout_ms)
         timeout_ms = DISCO_DEFAULT_SHUTDOWN_MS;
+    if (g->kind == DISCO_KIND_CONTAINER) {
+        rc = ctg_shutdown(g, timeout_ms, forced);
+        guest_close(g);
+        return rc;
+    }
     uint64_t deadline = deadline_after_ms(timeout_ms);
     uint64_t gen = g->run_gen;
     g->state = DISCO_STOPPING;
@@ -869,7 +1055,7 @@ int disco_shutdown(struct disco_host *h, const char *name, uint64_t timeout_ms, 
             continue;
         }
         uint64_t until = now + WAIT_TICK_MS * 1000000ull;
-        cond_wait_until(g, until < deadline ? until : deadline);
+        guest_cond_wait_until(g, until < deadline ? until : deadline);
     }
     if (g->run_gen == gen) {
         if (forced)
@@ -890,6 +1076,12 @@ int disco_reboot(struct disco_host *h, const char *name, bool force, uint64_t ti
         return rc;
     if (g->state != DISCO_RUNNING) {
         rc = guest_busy(g, "reboot", err);
+        guest_close(g);
+        return rc;
+    }
+    if (g->kind == DISCO_KIND_CONTAINER) {
+        if ((rc = not_on_loop(g->h, "reboot", err)) == 0)
+            rc = ctg_reboot(g, force, timeout_ms, err);
         guest_close(g);
         return rc;
     }
@@ -924,6 +1116,8 @@ int disco_pause(struct disco_host *h, const char *name, struct disco_err *err)
         return rc;
     if (g->state != DISCO_RUNNING)
         rc = guest_busy(g, "pause", err);
+    else if (g->kind == DISCO_KIND_CONTAINER)
+        rc = ctg_pause(g, true, err);
     else if (vm_pause(g->vm) < 0)   /* its run is ending: exited is on its way */
         rc = err_set(err, -EBUSY, "cannot pause guest '%s': it is stopping", g->name);
     else
@@ -940,6 +1134,10 @@ int disco_resume(struct disco_host *h, const char *name, struct disco_err *err)
         return rc;
     if (g->state != DISCO_PAUSED)
         rc = guest_busy(g, "resume", err);
+    else if (g->busy_op)
+        rc = err_set(err, -EBUSY, "cannot resume guest '%s': %s", g->name, g->busy_op);
+    else if (g->kind == DISCO_KIND_CONTAINER)
+        rc = ctg_pause(g, false, err);
     else if (vm_resume(g->vm) < 0)
         rc = err_set(err, -EBUSY, "cannot resume guest '%s': it is stopping", g->name);
     else
@@ -955,7 +1153,10 @@ int disco_balloon(struct disco_host *h, const char *name, uint64_t guest_mem,
     int rc = guest_open(h, name, &g, err);
     if (rc < 0)
         return rc;
-    if (g->state != DISCO_RUNNING)
+    if (g->kind == DISCO_KIND_CONTAINER)
+        rc = err_set(err, -EINVAL, "guest '%s' is a container: it has no balloon (its memory "
+                     "limit is mem_limit)", g->name);
+    else if (g->state != DISCO_RUNNING)
         rc = guest_busy(g, "balloon", err);
     else if (guest_mem < VM_MIN_MEM)
         rc = err_set(err, -EINVAL,
@@ -978,6 +1179,11 @@ int disco_set_sched(struct disco_host *h, const char *name, unsigned weight, uns
     int rc = guest_open(h, name, &g, err);
     if (rc < 0)
         return rc;
+    if (g->kind == DISCO_KIND_CONTAINER) {
+        rc = ctg_set_cpu(g, weight, cap, err);
+        guest_close(g);
+        return rc;
+    }
     struct disco_vm_config c = g->cfg;
     if (weight != DISCO_SCHED_KEEP)
         c.weight = weight ? weight : SCHED_DEFAULT_WEIGHT;
@@ -1005,8 +1211,10 @@ static void fill_info(struct guest *g, struct disco_info *info)
     memset(info, 0, sizeof *info);
     snprintf(info->name, sizeof info->name, "%s", g->name);
     info->state = g->state;
-    info->agent = g->state != DISCO_STOPPED && agent_ready(g->agent);
+    info->agent = g->kind == DISCO_KIND_VM && g->state != DISCO_STOPPED && agent_ready(g->agent);
     snprintf(info->last_exit, sizeof info->last_exit, "%s", g->last_exit);
+    info->kind = g->kind;
+    info->pid = g->kind == DISCO_KIND_CONTAINER ? ctg_pid(g) : 0;
 }
 
 int disco_info(struct disco_host *h, const char *name, struct disco_info *info,
@@ -1064,7 +1272,38 @@ int disco_get_config(struct disco_host *h, const char *name, struct disco_vm_con
     int rc = guest_open(h, name, &g, err);
     if (rc < 0)
         return rc;
-    *cfg = g->cfg;
+    if (g->kind == DISCO_KIND_CONTAINER)
+        rc = err_set(err, -EINVAL, "guest '%s' is a container (see disco_ct_get_config)",
+                     g->name);
+    else
+        *cfg = g->cfg;
+    guest_close(g);
+    return rc;
+}
+
+int disco_ct_get_config(struct disco_host *h, const char *name, struct disco_ct_config *cfg,
+                        struct disco_err *err)
+{
+    struct guest *g;
+    int rc = guest_open(h, name, &g, err);
+    if (rc < 0)
+        return rc;
+    if (g->kind != DISCO_KIND_CONTAINER)
+        rc = err_set(err, -EINVAL, "guest '%s' is a VM, not a container", g->name);
+    else
+        *cfg = g->ct_cfg;
+    guest_close(g);
+    return rc;
+}
+
+int disco_kind(struct disco_host *h, const char *name, enum disco_kind *kind,
+               struct disco_err *err)
+{
+    struct guest *g;
+    int rc = guest_open(h, name, &g, err);
+    if (rc < 0)
+        return rc;
+    *kind = g->kind;
     guest_close(g);
     return 0;
 }
@@ -1078,6 +1317,11 @@ int disco_stats(struct disco_host *h, const char *name, struct disco_stats *st,
         return rc;
     memset(st, 0, sizeof *st);
     st->state = g->state;
+    if (g->kind == DISCO_KIND_CONTAINER) {
+        ctg_stats(g, st);
+        guest_close(g);
+        return 0;
+    }
     st->cpus = g->cfg.cpus;
     st->weight = g->cfg.weight;
     st->cap = g->cfg.cap;
@@ -1177,6 +1421,8 @@ int disco_exec(struct disco_host *h, const char *name, const char *const *argv,
         guest_close(g);
         return rc;
     }
+    if (g->kind == DISCO_KIND_CONTAINER)
+        return ctg_exec(g, argv, timeout_ms, res, err);
     if (!agent_ready(g->agent)) {
         rc = err_set(err, -ENOTCONN, "guest '%s': its agent is not connected", g->name);
         guest_close(g);
@@ -1214,6 +1460,13 @@ int disco_wait_agent(struct disco_host *h, const char *name, uint64_t timeout_ms
     int rc = guest_open(h, name, &g, err);
     if (rc < 0)
         return rc;
+    if (g->kind == DISCO_KIND_CONTAINER) {
+        /* The contract: VM-only. (The daemon's wait_agent op answers for
+         * containers itself: a running container's init has exec'd.) */
+        rc = err_set(err, -EINVAL, "guest '%s' is a container: it has no agent", g->name);
+        guest_close(g);
+        return rc;
+    }
     uint64_t deadline = deadline_after_ms(timeout_ms);
     for (;;) {
         if (g->removed) {

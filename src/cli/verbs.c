@@ -22,10 +22,14 @@
 #define DEFAULT_SHUTDOWN_S 30
 
 const char verbs_usage[] =
-    "  daemon    run the daemon that owns the host's VMs (see 'disco daemon --help')\n"
+    "  daemon    run the daemon that owns the host's guests (see 'disco daemon --help')\n"
     "  create    define a VM: create NAME [--config FILE] [run's options] [--weight N]\n"
     "            [--cap PCT] [--autostart] (run's options include --mem-reservation,\n"
     "            --mem-limit, --mem-shares, --share-domain)\n"
+    "            or a container: create NAME --rootfs DIR [--tty] [--hostname H] [--cwd D]\n"
+    "            [--env K=V]... [--mem-limit SIZE] [--cpu-weight N] [--cap PCT]\n"
+    "            [--pids-max N] [--io-weight N] [--bridge BR --address A/N [--gateway G]]\n"
+    "            [--userns] [--readonly] [--autostart] [-- CMD [ARG]...]\n"
     "  start     start VMs: start NAME... [--wait] [--timeout SECS]\n"
     "  stop      hard stop: stop NAME\n"
     "  shutdown  clean shutdown through the agent: shutdown NAME [--timeout SECS]\n"
@@ -41,6 +45,12 @@ const char verbs_usage[] =
     "  set       scheduling: set NAME [--weight N] [--cap PCT]\n"
     "  balloon   resize a running guest's memory: balloon NAME SIZE (e.g. 128M, 1G)\n"
     "  destroy   remove a stopped VM: destroy NAME [--force]\n"
+    "Containers only (docs/CONTAINERS.md):\n"
+    "  add-device        add-device NAME PATH c|b MAJOR MINOR [--mode 0666]\n"
+    "  attach-interface  attach-interface NAME IFNAME [--as NAME]\n"
+    "  snapshot          snapshot NAME NEW [--overlay]\n"
+    "  checkpoint        checkpoint NAME DIR [--stop]\n"
+    "  restore           restore NAME DIR\n"
     "\n"
     "The VM commands talk to the daemon at --socket PATH (default $DISCO_SOCKET, else\n"
     DISCO_DEFAULT_SOCKET ").\n";
@@ -66,6 +76,16 @@ static const struct {
     {"set", "set NAME [--weight N] [--cap PCT]"},
     {"balloon", "balloon NAME SIZE"},
     {"destroy", "destroy NAME [--force]"},
+    {"create", "create NAME --rootfs DIR [--config FILE] [--tty] [--hostname H] [--cwd DIR]\n"
+               "                    [--env K=V]... [--mem-limit SIZE] [--cpu-weight N] [--cap PCT]\n"
+               "                    [--pids-max N] [--io-weight N] [--bridge BR --address A/N\n"
+               "                    [--gateway G]] [--userns] [--readonly] [--autostart]\n"
+               "                    [-- CMD [ARG]...]   (a container)"},
+    {"add-device", "add-device NAME PATH c|b MAJOR MINOR [--mode 0666]"},
+    {"attach-interface", "attach-interface NAME IFNAME [--as NAME]"},
+    {"snapshot", "snapshot NAME NEW [--overlay]"},
+    {"checkpoint", "checkpoint NAME DIR [--stop]"},
+    {"restore", "restore NAME DIR"},
 };
 
 static const char *cur_verb;
@@ -204,6 +224,14 @@ static void absolutize(struct json_object *v, const char *what)
     json_object_set_string(v, real);
 }
 
+/* A container config's rootfs (from a --config file) made absolute. */
+static void absolutize_dir(struct json_object *cfg)
+{
+    struct json_object *v;
+    if (json_object_object_get_ex(cfg, "rootfs", &v))
+        absolutize(v, "rootfs");
+}
+
 /* The --config file as JSON, or exit 1 saying why not. */
 static struct json_object *read_config(const char *path)
 {
@@ -233,6 +261,168 @@ static struct json_object *read_config(const char *path)
     return o;
 }
 
+/* A number in [min, max] for option opt, or exit 2. */
+static unsigned long num_range(const char *opt, const char *s, unsigned long min,
+                               unsigned long max)
+{
+    char *end;
+    errno = 0;
+    unsigned long v = (s[0] >= '0' && s[0] <= '9') ? strtoul(s, &end, 10) : 0;
+    if (s[0] < '0' || s[0] > '9' || errno || *end || v < min || v > max)
+        cli_die_usage(cur_verb, "%s: '%s' is not a number between %lu and %lu", opt, s, min,
+                      max);
+    return v;
+}
+
+/* The options of a container (create --rootfs ...). */
+struct ct_opts {
+    const char *rootfs, *hostname, *cwd, *cpu_weight, *pids_max, *io_weight, *bridge, *address,
+        *gateway;
+    const char *env[64];
+    unsigned nenv;
+    bool tty, userns, readonly;
+    char **cmd;         /* after --: the init command */
+    int ncmd;
+};
+
+/* Is argv[*i] a container option? Takes it (and its value). */
+static bool take_ct_opt(struct ct_opts *o, int argc, char **argv, int *i)
+{
+    const char *v;
+    if (take(argc, argv, i, "--rootfs", true, &o->rootfs) ||
+        take(argc, argv, i, "--hostname", true, &o->hostname) ||
+        take(argc, argv, i, "--cwd", true, &o->cwd) ||
+        take(argc, argv, i, "--cpu-weight", true, &o->cpu_weight) ||
+        take(argc, argv, i, "--pids-max", true, &o->pids_max) ||
+        take(argc, argv, i, "--io-weight", true, &o->io_weight) ||
+        take(argc, argv, i, "--bridge", true, &o->bridge) ||
+        take(argc, argv, i, "--address", true, &o->address) ||
+        take(argc, argv, i, "--gateway", true, &o->gateway))
+        return true;
+    if (take(argc, argv, i, "--tty", false, NULL))
+        return o->tty = true;
+    if (take(argc, argv, i, "--userns", false, NULL))
+        return o->userns = true;
+    if (take(argc, argv, i, "--readonly", false, NULL))
+        return o->readonly = true;
+    if (take(argc, argv, i, "--env", true, &v)) {
+        if (o->nenv == sizeof o->env / sizeof o->env[0])
+            cli_die_usage(cur_verb, "too many --env options (at most 64)");
+        const char *eq = strchr(v, '=');
+        if (!eq || eq == v)
+            cli_die_usage(cur_verb, "--env: '%s' is not KEY=VALUE", v);
+        o->env[o->nenv++] = v;
+        return true;
+    }
+    return false;
+}
+
+/* The first container-only option given, or NULL. */
+static const char *ct_only_opt(const struct ct_opts *o)
+{
+    return o->hostname ? "--hostname" : o->cwd ? "--cwd" : o->cpu_weight ? "--cpu-weight"
+         : o->pids_max ? "--pids-max" : o->io_weight ? "--io-weight" : o->bridge ? "--bridge"
+         : o->address ? "--address" : o->gateway ? "--gateway" : o->nenv ? "--env"
+         : o->tty ? "--tty" : o->userns ? "--userns" : o->readonly ? "--readonly"
+         : o->cmd ? "-- CMD" : NULL;
+}
+
+static void ct_fill(struct json_object *cfg, const struct ct_opts *o, const char *mem_limit,
+                    const char *cap)
+{
+    if (o->rootfs) {
+        char real[PATH_MAX];
+        if (!*o->rootfs)
+            cli_die_usage(cur_verb, "--rootfs needs a directory");
+        if (!realpath(o->rootfs, real))
+            client_die("--rootfs: %s: %s", o->rootfs, strerror(errno));
+        set_str(cfg, "rootfs", real);
+    }
+    if (o->hostname) {
+        size_t n = strlen(o->hostname);
+        if (!n || n > 64 || strspn(o->hostname, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                                "0123456789-._") != n)
+            cli_die_usage(cur_verb, "--hostname: '%s' is not a host name (1..64 of A-Z a-z 0-9 "
+                          "- . _)", o->hostname);
+        set_str(cfg, "hostname", o->hostname);
+    }
+    if (o->cwd) {
+        if (o->cwd[0] != '/')
+            cli_die_usage(cur_verb, "--cwd: '%s' is not an absolute path (inside the container)",
+                          o->cwd);
+        set_str(cfg, "cwd", o->cwd);
+    }
+    if (mem_limit) {
+        uint64_t v;
+        if (vm_parse_size(mem_limit, &v) < 0 || (v & 0xfff))
+            cli_die_usage(cur_verb, "--mem-limit: '%s' is not a size in whole 4 KiB pages "
+                          "(examples: 64M, 1G)", mem_limit);
+        if (v && v < (4u << 20))
+            cli_die_usage(cur_verb, "--mem-limit: %s is too small for a container (at least 4M)",
+                          mem_limit);
+        set_str(cfg, "mem_limit", mem_limit);
+    }
+    if (cap)
+        json_object_object_add(cfg, "cpu_cap",
+                               json_object_new_int64((int64_t)num_range("--cap", cap, 0, 102400)));
+    if (o->cpu_weight)
+        json_object_object_add(cfg, "cpu_weight", json_object_new_int64((int64_t)num_range(
+                                                      "--cpu-weight", o->cpu_weight, 1, 10000)));
+    if (o->pids_max)
+        json_object_object_add(cfg, "pids_max", json_object_new_int64((int64_t)num_range(
+                                                    "--pids-max", o->pids_max, 1, 4194304)));
+    if (o->io_weight)
+        json_object_object_add(cfg, "io_weight", json_object_new_int64((int64_t)num_range(
+                                                     "--io-weight", o->io_weight, 10, 1000)));
+    if (o->bridge) {
+        size_t n = strlen(o->bridge);
+        if (!n || n > 15 || strpbrk(o->bridge, "/: \t"))
+            cli_die_usage(cur_verb, "--bridge: '%s' is not an interface name (1..15 characters)",
+                          o->bridge);
+        set_str(cfg, "bridge", o->bridge);
+    }
+    if ((o->address || o->gateway) && !o->bridge)
+        cli_die_usage(cur_verb, "%s needs --bridge", o->address ? "--address" : "--gateway");
+    if (o->gateway && !o->address)
+        cli_die_usage(cur_verb, "--gateway needs --address");
+    if (o->address) {
+        const char *slash = strchr(o->address, '/');
+        if (!slash || slash == o->address || !slash[1] ||
+            strspn(slash + 1, "0123456789") != strlen(slash + 1))
+            cli_die_usage(cur_verb, "--address: '%s' is not ADDRESS/PREFIX (e.g. 10.88.0.2/16)",
+                          o->address);
+        set_str(cfg, "address", o->address);
+    }
+    if (o->gateway) {
+        if (strchr(o->gateway, '/') || !*o->gateway)
+            cli_die_usage(cur_verb, "--gateway: '%s' is not an address (e.g. 10.88.0.1)",
+                          o->gateway);
+        set_str(cfg, "gateway", o->gateway);
+    }
+    if (o->tty)
+        json_object_object_add(cfg, "terminal", json_object_new_boolean(1));
+    if (o->userns)
+        json_object_object_add(cfg, "userns", json_object_new_boolean(1));
+    if (o->readonly)
+        json_object_object_add(cfg, "readonly_root", json_object_new_boolean(1));
+    if (o->nenv) {
+        struct json_object *arr = json_object_new_array();
+        for (unsigned k = 0; k < o->nenv; k++)
+            json_object_array_add(arr, json_object_new_string(o->env[k]));
+        json_object_object_add(cfg, "env", arr);
+    }
+    if (o->cmd) {
+        if (o->ncmd == 0)
+            cli_die_usage(cur_verb, "'--' must be followed by the command to run");
+        if (o->ncmd > 64)
+            cli_die_usage(cur_verb, "the command has more than 64 words");
+        struct json_object *arr = json_object_new_array();
+        for (int k = 0; k < o->ncmd; k++)
+            json_object_array_add(arr, json_object_new_string(o->cmd[k]));
+        json_object_object_add(cfg, "argv", arr);
+    }
+}
+
 static int verb_create(int argc, char **argv)
 {
     struct args a = {0};
@@ -242,7 +432,13 @@ static int verb_create(int argc, char **argv)
     const char *disks[64];
     unsigned ndisks = 0;
     bool autostart = false;
+    struct ct_opts co = {0};
     for (int i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "--")) {
+            co.cmd = argv + i + 1;
+            co.ncmd = argc - i - 1;
+            break;
+        }
         if (take(argc, argv, &i, "--config", true, &config) ||
             take(argc, argv, &i, "--cpus", true, &cpus) ||
             take(argc, argv, &i, "--mem", true, &mem) ||
@@ -255,7 +451,8 @@ static int verb_create(int argc, char **argv)
             take(argc, argv, &i, "--mem-reservation", true, &mem_res) ||
             take(argc, argv, &i, "--mem-limit", true, &mem_limit) ||
             take(argc, argv, &i, "--mem-shares", true, &mem_shares) ||
-            take(argc, argv, &i, "--share-domain", true, &domain))
+            take(argc, argv, &i, "--share-domain", true, &domain) ||
+            take_ct_opt(&co, argc, argv, &i))
             continue;
         if (take(argc, argv, &i, "--autostart", false, NULL)) {
             autostart = true;
@@ -270,7 +467,7 @@ static int verb_create(int argc, char **argv)
     if (a.npos > 1)
         cli_die_usage(cur_verb, "unexpected argument '%s'", a.pos[1]);
 
-    struct json_object *cfg;
+    struct json_object *cfg, *kv;
     if (config) {
         cfg = read_config(config);
         if (!json_object_is_type(cfg, json_type_object))
@@ -281,7 +478,38 @@ static int verb_create(int argc, char **argv)
     if (a.npos == 1)
         set_str(cfg, "name", a.pos[0]);
     else if (!json_object_object_get_ex(cfg, "name", NULL))
-        cli_die_usage(cur_verb, "missing the VM name");
+        cli_die_usage(cur_verb, "missing the guest name");
+
+    /* A container: --rootfs, or a config file of that kind. */
+    bool container = co.rootfs != NULL;
+    if (json_object_object_get_ex(cfg, "kind", &kv) && json_object_is_type(kv, json_type_string) &&
+        !strcmp(json_object_get_string(kv), "container"))
+        container = true;
+    if (container) {
+        static const char *const vm_only[] = {"--cpus", "--mem", "--kernel", "--initrd",
+                                              "--append", "--bios", "--weight",
+                                              "--mem-reservation", "--mem-shares",
+                                              "--share-domain", "--disk"};
+        const char *vals[] = {cpus, mem, kernel, initrd, append, bios, weight,
+                              mem_res, mem_shares, domain, ndisks ? "x" : NULL};
+        for (size_t k = 0; k < sizeof vm_only / sizeof vm_only[0]; k++)
+            if (vals[k])
+                cli_die_usage(cur_verb, "%s is for VMs, not containers (--rootfs)", vm_only[k]);
+        set_str(cfg, "kind", "container");
+        ct_fill(cfg, &co, mem_limit, cap);
+        if (autostart)
+            json_object_object_add(cfg, "autostart", json_object_new_boolean(1));
+        if (!json_object_object_get_ex(cfg, "rootfs", &kv))
+            cli_die_usage(cur_verb, "a container needs --rootfs DIR");
+        absolutize_dir(cfg);
+        struct json_object *req = request("create", NULL);
+        json_object_object_add(req, "config", cfg);
+        return simple_call(&a, req);
+    }
+    const char *ct_opt = ct_only_opt(&co);
+    if (ct_opt)
+        cli_die_usage(cur_verb, "%s is for containers: it needs --rootfs DIR", ct_opt);
+
     /* The same checks as `disco run`; the daemon checks again. */
     if (cpus)
         json_object_object_add(cfg, "cpus", json_object_new_int((int)cli_parse_cpus(cpus)));
@@ -334,7 +562,6 @@ static int verb_create(int argc, char **argv)
         set_str(cfg, "share_domain", cli_check_share_domain(cur_verb, domain));
 
     /* The default guest, found the way `disco run` finds it. */
-    struct json_object *kv;
     if (!json_object_object_get_ex(cfg, "kernel", &kv) || json_object_is_type(kv, json_type_null)) {
         char kpath[PATH_MAX], ipath[PATH_MAX], why[PATH_MAX + 128];
         if (cli_default_guest(kpath, ipath, sizeof kpath, why, sizeof why) < 0)
@@ -531,7 +758,9 @@ static void print_stats(struct json_object *s)
             }
         else if (is_int && strcmp(key, "mem_shares") &&
                  (!strncmp(key, "mem", 3) || !strncmp(key, "guest_mem", 9) ||
-                  !strncmp(key, "balloon_", 8)))
+                  !strncmp(key, "balloon_", 8) || !strncmp(key, "ct_mem_max", 10) ||
+                  !strcmp(key, "ct_mem_peak") || (!strncmp(key, "ct_io_", 6) &&
+                                                  kl > 6 && !strcmp(key + kl - 6, "_bytes"))))
             printf("%-20s %.1f MiB\n", key, v / 1048576.0);
         else
             printf("%-20s %s\n", key, json_object_is_type(val, json_type_string)
@@ -540,14 +769,14 @@ static void print_stats(struct json_object *s)
     }
     struct json_object *up, *cpu, *ins;
     if (json_object_object_get_ex(s, "uptime_ns", &up) &&
-        json_object_object_get_ex(s, "cpu_ns", &cpu) &&
-        json_object_object_get_ex(s, "instret", &ins)) {
+        json_object_object_get_ex(s, "cpu_ns", &cpu)) {
         double u = (double)json_object_get_int64(up), c = (double)json_object_get_int64(cpu);
-        double n = (double)json_object_get_int64(ins);
         if (u > 0)
             printf("%-20s %.1f%% of one host CPU since start\n", "cpu_share", 100.0 * c / u);
-        if (c > 0)
-            printf("%-20s %.0f (guest instructions per us of host CPU)\n", "mips", n / c * 1e3);
+        /* VMs only: containers run host instructions. */
+        if (c > 0 && json_object_object_get_ex(s, "instret", &ins))
+            printf("%-20s %.0f (guest instructions per us of host CPU)\n", "mips",
+                   (double)json_object_get_int64(ins) / c * 1e3);
     }
 }
 
@@ -611,11 +840,18 @@ static int verb_report(bool is_list, int argc, char **argv)
             size_t l = strlen(reply_str(json_object_array_get_idx(g, k), "name", ""));
             w = l > w ? l : w;
         }
-        printf("%-*s  %-8s  %s\n", (int)w, "NAME", "STATE", "AGENT");
+        printf("%-*s  %-9s  %-8s  %-5s  %s\n", (int)w, "NAME", "KIND", "STATE", "AGENT", "PID");
         for (size_t k = 0; k < n; k++) {
             struct json_object *e = json_object_array_get_idx(g, k);
-            printf("%-*s  %-8s  %s\n", (int)w, reply_str(e, "name", "?"),
-                   reply_str(e, "state", "?"), reply_bool(e, "agent", false) ? "yes" : "no");
+            const char *kind = reply_str(e, "kind", "vm");
+            bool ct = !strcmp(kind, "container");
+            long long pid = reply_int(e, "pid", 0);
+            char pids[24] = "-";
+            if (ct && pid > 0)
+                snprintf(pids, sizeof pids, "%lld", pid);
+            printf("%-*s  %-9s  %-8s  %-5s  %s\n", (int)w, reply_str(e, "name", "?"), kind,
+                   reply_str(e, "state", "?"),
+                   ct ? "-" : reply_bool(e, "agent", false) ? "yes" : "no", pids);
         }
     } else if (!rc && host) {
         struct json_object *s;
@@ -818,6 +1054,130 @@ static int verb_console(int argc, char **argv)
     return rc;
 }
 
+/* ---- container-only verbs ---- */
+
+/* add-device NAME PATH c|b MAJOR MINOR [--mode 0666] */
+static int verb_add_device(int argc, char **argv)
+{
+    struct args a = {0};
+    const char *mode = NULL;
+    for (int i = 0; i < argc; i++)
+        if (!take(argc, argv, &i, "--mode", true, &mode))
+            common_arg(&a, argc, argv, &i);
+    static const char *const what[] = {"the container name", "the device path (/dev/...)",
+                                       "the type (c or b)", "the major number",
+                                       "the minor number"};
+    if (a.npos < 5)
+        cli_die_usage(cur_verb, "missing %s", what[a.npos]);
+    if (a.npos > 5)
+        cli_die_usage(cur_verb, "unexpected argument '%s'", a.pos[5]);
+    const char *path = a.pos[1], *type = a.pos[2];
+    if (strncmp(path, "/dev/", 5) || !path[5])
+        cli_die_usage(cur_verb, "'%s' is not a path under /dev", path);
+    if (strcmp(type, "c") && strcmp(type, "b"))
+        cli_die_usage(cur_verb, "'%s' is not a device type (c or b)", type);
+    unsigned long major = num_range("MAJOR", a.pos[3], 0, 4095);
+    unsigned long minor = num_range("MINOR", a.pos[4], 0, 0xfffff);
+    unsigned long m = 0666;
+    if (mode) {
+        char *end;
+        errno = 0;
+        m = strtoul(mode, &end, 8);
+        if (!*mode || *end || errno || m > 0777 || mode[0] == '-')
+            cli_die_usage(cur_verb, "--mode: '%s' is not an octal mode up to 0777", mode);
+    }
+    struct json_object *req = request("add_device", a.pos[0]);
+    set_str(req, "path", path);
+    set_str(req, "type", type);
+    json_object_object_add(req, "major", json_object_new_int64((int64_t)major));
+    json_object_object_add(req, "minor", json_object_new_int64((int64_t)minor));
+    json_object_object_add(req, "mode", json_object_new_int64((int64_t)m));
+    return simple_call(&a, req);
+}
+
+/* attach-interface NAME IFNAME [--as NAME] */
+static int verb_attach_interface(int argc, char **argv)
+{
+    struct args a = {0};
+    const char *as = NULL;
+    for (int i = 0; i < argc; i++)
+        if (!take(argc, argv, &i, "--as", true, &as))
+            common_arg(&a, argc, argv, &i);
+    if (a.npos < 2)
+        cli_die_usage(cur_verb, a.npos ? "missing the interface name" : "missing the container name");
+    if (a.npos > 2)
+        cli_die_usage(cur_verb, "unexpected argument '%s'", a.pos[2]);
+    const char *names[2] = {a.pos[1], as};
+    for (int k = 0; k < 2; k++) {
+        size_t n = names[k] ? strlen(names[k]) : 1;
+        if (!n || n > 15 || (names[k] && strpbrk(names[k], "/: \t")))
+            cli_die_usage(cur_verb, "%s'%s' is not an interface name (1..15 characters)",
+                          k ? "--as: " : "", names[k]);
+    }
+    struct json_object *req = request("attach_interface", a.pos[0]);
+    set_str(req, "ifname", a.pos[1]);
+    if (as)
+        set_str(req, "as", as);
+    return simple_call(&a, req);
+}
+
+/* snapshot NAME NEW [--overlay] */
+static int verb_snapshot(int argc, char **argv)
+{
+    struct args a = {0};
+    bool overlay = false;
+    for (int i = 0; i < argc; i++) {
+        if (take(argc, argv, &i, "--overlay", false, NULL))
+            overlay = true;
+        else
+            common_arg(&a, argc, argv, &i);
+    }
+    if (a.npos < 2)
+        cli_die_usage(cur_verb, a.npos ? "missing the new container's name"
+                                       : "missing the container name");
+    if (a.npos > 2)
+        cli_die_usage(cur_verb, "unexpected argument '%s'", a.pos[2]);
+    struct json_object *req = request("snapshot", a.pos[0]);
+    set_str(req, "new_name", a.pos[1]);
+    json_object_object_add(req, "overlay", json_object_new_boolean(overlay));
+    return simple_call(&a, req);
+}
+
+/* checkpoint NAME DIR [--stop] / restore NAME DIR: DIR made absolute (the
+ * daemon has its own working directory; it need not exist yet). */
+static int verb_criu(bool checkpoint, int argc, char **argv)
+{
+    struct args a = {0};
+    bool stop = false;
+    for (int i = 0; i < argc; i++) {
+        if (checkpoint && take(argc, argv, &i, "--stop", false, NULL))
+            stop = true;
+        else
+            common_arg(&a, argc, argv, &i);
+    }
+    if (a.npos < 2)
+        cli_die_usage(cur_verb, a.npos ? "missing the image directory"
+                                       : "missing the container name");
+    if (a.npos > 2)
+        cli_die_usage(cur_verb, "unexpected argument '%s'", a.pos[2]);
+    const char *dir = a.pos[1];
+    if (!*dir)
+        cli_die_usage(cur_verb, "the image directory is empty");
+    char abs[PATH_MAX];
+    if (dir[0] != '/') {
+        char cwd[PATH_MAX];
+        if (!getcwd(cwd, sizeof cwd) ||
+            snprintf(abs, sizeof abs, "%s/%s", cwd, dir) >= (int)sizeof abs)
+            client_die("cannot make '%s' an absolute path", dir);
+        dir = abs;
+    }
+    struct json_object *req = request(checkpoint ? "checkpoint" : "restore", a.pos[0]);
+    set_str(req, "dir", dir);
+    if (checkpoint)
+        json_object_object_add(req, "stop", json_object_new_boolean(stop));
+    return simple_call(&a, req);
+}
+
 /* ---- dispatch ---- */
 
 int verbs_main(const char *verb, int argc, char **argv)
@@ -849,5 +1209,15 @@ int verbs_main(const char *verb, int argc, char **argv)
         return verb_set(argc, argv);
     if (!strcmp(verb, "balloon"))
         return verb_balloon(argc, argv);
+    if (!strcmp(verb, "add-device"))
+        return verb_add_device(argc, argv);
+    if (!strcmp(verb, "attach-interface"))
+        return verb_attach_interface(argc, argv);
+    if (!strcmp(verb, "snapshot"))
+        return verb_snapshot(argc, argv);
+    if (!strcmp(verb, "checkpoint"))
+        return verb_criu(true, argc, argv);
+    if (!strcmp(verb, "restore"))
+        return verb_criu(false, argc, argv);
     return -1;
 }

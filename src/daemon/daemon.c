@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "ct/spawn.h"
 #include "disco.h"
 #include "mem/mpool.h"
 #include "vmm/vm.h"
@@ -249,19 +250,53 @@ static int check_files(const struct disco_vm_config *cfg, struct disco_err *e)
     return rc;
 }
 
+/* A container's root must exist (and be a directory) at create, too. */
+static int check_dir(const char *what, const char *path, struct disco_err *e)
+{
+    struct stat st;
+    if (stat(path, &st) < 0) {
+        int en = errno;
+        snprintf(e->msg, sizeof e->msg, "%s '%s': %s", what, path, strerror(en));
+        return e->code = -en;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        snprintf(e->msg, sizeof e->msg, "%s '%s' is not a directory", what, path);
+        return e->code = -ENOTDIR;
+    }
+    return 0;
+}
+
+/* "kind": "container" in the config makes a container. */
+static struct json_object *create_container(struct daemon *d, const char *text)
+{
+    struct disco_ct_config cfg;
+    void *storage = NULL;
+    struct disco_err e = {0};
+    int rc = disco_ct_config_parse(text, &cfg, &storage, &e);
+    if (rc >= 0 && cfg.rootfs)
+        rc = check_dir("rootfs", cfg.rootfs, &e);
+    if (rc >= 0)
+        rc = disco_ct_create(d->host, &cfg, &e);
+    free(storage);
+    return reply_rc(rc, &e);
+}
+
 static struct json_object *op_create(struct daemon *d, struct json_object *req, const char *name)
 {
     (void)name;
-    struct json_object *c;
+    struct json_object *c, *k;
     if (!json_object_object_get_ex(req, "config", &c))
         return reply_err(EINVAL, "missing field 'config'");
     if (!json_object_is_type(c, json_type_object))
         return reply_err(EINVAL, "field 'config' must be an object");
+    const char *text = json_object_to_json_string_ext(c, JSON_C_TO_STRING_PLAIN);
+    if (json_object_object_get_ex(c, "kind", &k) && json_object_is_type(k, json_type_string) &&
+        !strcmp(json_object_get_string(k), "container"))
+        return create_container(d, text);
     struct disco_vm_config cfg;
     void *storage = NULL;
     struct disco_err e = {0};
-    int rc = disco_vm_config_parse(json_object_to_json_string_ext(c, JSON_C_TO_STRING_PLAIN),
-                                   &cfg, &storage, &e);
+    int rc = disco_vm_config_parse(text, &cfg, &storage, &e);
     if (rc >= 0)
         rc = check_files(&cfg, &e);
     if (rc >= 0)
@@ -299,7 +334,10 @@ static struct json_object *op_start(struct daemon *d, struct json_object *req, c
         return r;
     struct disco_err e = {0};
     int rc = disco_start(d->host, name, &e);
-    if (rc >= 0 && wait_ms)
+    enum disco_kind kind = DISCO_KIND_VM;
+    /* A container is ready once started (its init has exec'd). */
+    if (rc >= 0 && wait_ms && disco_kind(d->host, name, &kind, NULL) == 0 &&
+        kind == DISCO_KIND_VM)
         rc = disco_wait_agent(d->host, name, wait_ms, &e);
     return reply_rc(rc, &e);
 }
@@ -400,6 +438,9 @@ static struct json_object *op_state(struct daemon *d, struct json_object *req, c
         json_object_object_add(r, "state", json_object_new_string(disco_state_name(info.state)));
         json_object_object_add(r, "agent", json_object_new_boolean(info.agent));
         json_object_object_add(r, "last_exit", json_object_new_string(info.last_exit));
+        json_object_object_add(r, "kind", json_object_new_string(disco_kind_name(info.kind)));
+        if (info.kind == DISCO_KIND_CONTAINER)
+            json_object_object_add(r, "pid", json_object_new_int(info.pid));
     }
     return r;
 }
@@ -420,6 +461,10 @@ static struct json_object *op_list(struct daemon *d, struct json_object *req, co
             json_object_object_add(g, "state",
                                    json_object_new_string(disco_state_name(all[i].state)));
             json_object_object_add(g, "agent", json_object_new_boolean(all[i].agent));
+            json_object_object_add(g, "kind",
+                                   json_object_new_string(disco_kind_name(all[i].kind)));
+            if (all[i].kind == DISCO_KIND_CONTAINER)
+                json_object_object_add(g, "pid", json_object_new_int(all[i].pid));
             json_object_array_add(arr, g);
         }
         json_object_object_add(r, "guests", arr);
@@ -444,6 +489,30 @@ static struct json_object *op_stats(struct daemon *d, struct json_object *req, c
         return r;
     struct json_object *s = json_object_new_object();
     json_object_object_add(s, "state", json_object_new_string(disco_state_name(st.state)));
+    json_object_object_add(s, "kind", json_object_new_string(disco_kind_name(st.kind)));
+    if (st.kind == DISCO_KIND_CONTAINER) {
+        /* Limits of UINT64_MAX ("none") are left out. */
+        add_u64(s, "weight", st.weight);
+        add_u64(s, "cap", st.cap);
+        add_u64(s, "uptime_ns", st.uptime_ns);
+        add_u64(s, "cpu_ns", st.cpu_ns);
+        add_u64(s, "mem_resident", st.mem_resident);
+        add_u64(s, "mem_limit", st.mem_limit);
+        if (st.ct_mem_max != UINT64_MAX)
+            add_u64(s, "ct_mem_max", st.ct_mem_max);
+        add_u64(s, "ct_mem_peak", st.ct_mem_peak);
+        add_u64(s, "ct_oom_kills", st.ct_oom_kills);
+        add_u64(s, "ct_mem_failcnt", st.ct_mem_failcnt);
+        add_u64(s, "ct_pids", st.ct_pids);
+        if (st.ct_pids_max != UINT64_MAX)
+            add_u64(s, "ct_pids_max", st.ct_pids_max);
+        add_u64(s, "ct_cpu_throttled_ns", st.ct_cpu_throttled_ns);
+        add_u64(s, "ct_nr_throttled", st.ct_nr_throttled);
+        add_u64(s, "ct_io_read_bytes", st.ct_io_read_bytes);
+        add_u64(s, "ct_io_write_bytes", st.ct_io_write_bytes);
+        json_object_object_add(r, "stats", s);
+        return r;
+    }
     add_u64(s, "cpus", st.cpus);
     add_u64(s, "weight", st.weight);
     add_u64(s, "cap", st.cap);
@@ -568,7 +637,83 @@ static struct json_object *op_wait_agent(struct daemon *d, struct json_object *r
     if (!get_uint(req, "timeout_ms", 120000, UINT64_MAX >> 1, &timeout_ms, &r))
         return r;
     struct disco_err e = {0};
+    /* A container has no agent; it is ready when it runs (`start --wait`
+     * works for both kinds). */
+    struct disco_info info;
+    int rc = disco_info(d->host, name, &info, &e);
+    if (rc >= 0 && info.kind == DISCO_KIND_CONTAINER)
+        return info.state == DISCO_RUNNING
+                   ? reply_ok()
+                   : reply_err(EBUSY, "cannot wait for container '%s': it is %s", name,
+                               disco_state_name(info.state));
     return reply_rc(disco_wait_agent(d->host, name, timeout_ms, &e), &e);
+}
+
+/* ---- container-only ops ---- */
+
+static struct json_object *op_add_device(struct daemon *d, struct json_object *req,
+                                         const char *name)
+{
+    struct json_object *r = NULL;
+    const char *path, *type;
+    uint64_t major, minor, mode;
+    if (!get_str(req, "path", true, &path, &r) || !get_str(req, "type", true, &type, &r) ||
+        !get_uint(req, "major", 0, 4095, &major, &r) ||
+        !get_uint(req, "minor", 0, 0xfffff, &minor, &r) ||
+        !get_uint(req, "mode", 0666, 0777, &mode, &r))
+        return r;
+    if (strcmp(type, "c") && strcmp(type, "b"))
+        return reply_err(EINVAL, "field 'type' must be \"c\" or \"b\"");
+    struct disco_err e = {0};
+    return reply_rc(disco_add_device_node(d->host, name, path, type[0], (unsigned)major,
+                                          (unsigned)minor, (unsigned)mode, &e),
+                    &e);
+}
+
+static struct json_object *op_attach_interface(struct daemon *d, struct json_object *req,
+                                               const char *name)
+{
+    struct json_object *r = NULL;
+    const char *ifname, *as;
+    if (!get_str(req, "ifname", true, &ifname, &r) || !get_str(req, "as", false, &as, &r))
+        return r;
+    struct disco_err e = {0};
+    return reply_rc(disco_attach_interface(d->host, name, ifname, as, &e), &e);
+}
+
+static struct json_object *op_snapshot(struct daemon *d, struct json_object *req,
+                                       const char *name)
+{
+    struct json_object *r = NULL;
+    const char *new_name;
+    bool overlay;
+    if (!get_str(req, "new_name", true, &new_name, &r) || !get_bool(req, "overlay", &overlay, &r))
+        return r;
+    struct disco_err e = {0};
+    return reply_rc(disco_ct_snapshot(d->host, name, new_name, overlay, &e), &e);
+}
+
+static struct json_object *op_checkpoint(struct daemon *d, struct json_object *req,
+                                         const char *name)
+{
+    struct json_object *r = NULL;
+    const char *dir;
+    bool stop;
+    if (!get_str(req, "dir", true, &dir, &r) || !get_bool(req, "stop", &stop, &r))
+        return r;
+    struct disco_err e = {0};
+    return reply_rc(disco_ct_checkpoint(d->host, name, dir, stop, &e), &e);
+}
+
+static struct json_object *op_restore(struct daemon *d, struct json_object *req,
+                                      const char *name)
+{
+    struct json_object *r = NULL;
+    const char *dir;
+    if (!get_str(req, "dir", true, &dir, &r))
+        return r;
+    struct disco_err e = {0};
+    return reply_rc(disco_ct_restore(d->host, name, dir, &e), &e);
 }
 
 static const struct {
@@ -585,6 +730,9 @@ static const struct {
     {"stats", op_stats, true},        {"exec", op_exec, true},
     {"wait_agent", op_wait_agent, true}, {"balloon", op_balloon, true},
     {"host_stats", op_host_stats, false},
+    {"add_device", op_add_device, true}, {"attach_interface", op_attach_interface, true},
+    {"snapshot", op_snapshot, true},  {"checkpoint", op_checkpoint, true},
+    {"restore", op_restore, true},
     {"console", NULL, true},          /* handled by the connection: it changes mode */
 };
 
@@ -963,8 +1111,9 @@ static const char daemon_usage[] =
     "                    [--mem-budget SIZE] [--swap-dir DIR] [--scan-batch N]\n"
     "                    [--scan-interval-ms N] [--scan-cpu-pct N] [--idle-tax PCT]\n"
     "\n"
-    "Run the disco daemon in the foreground: it owns every VM of the host and serves\n"
-    "the control socket the other disco commands talk to (docs/FLEET.md).\n"
+    "Run the disco daemon in the foreground: it owns every VM and container of the\n"
+    "host and serves the control socket the other disco commands talk to\n"
+    "(docs/FLEET.md, docs/CONTAINERS.md).\n"
     "\n"
     "  --socket PATH     control socket (default $DISCO_SOCKET, else " DISCO_DEFAULT_SOCKET ")\n"
     "  --state-dir DIR   VM configs and console logs (default $DISCO_STATE_DIR, else\n"
@@ -984,7 +1133,8 @@ static const char daemon_usage[] =
     "  --idle-tax PCT    idle-memory tax, 0..99 (default 75): how much less idle\n"
     "                    memory counts when deciding whom to reclaim from\n"
     "\n"
-    "SIGTERM or SIGINT hard-stops the VMs and exits; their configs stay.\n";
+    "SIGTERM or SIGINT hard-stops the guests and exits; their configs stay.\n"
+    "It runs from a sealed in-memory copy of its binary (CVE-2019-5736).\n";
 
 static unsigned long parse_num(const char *opt, const char *s, unsigned long min,
                                unsigned long max)
@@ -1124,8 +1274,36 @@ static bool drain_clients(struct daemon *d)
     return idle;
 }
 
+/* CVE-2019-5736: a container's process must not be able to write our
+ * binary through /proc/<pid>/exe. Re-run from a sealed in-memory copy,
+ * before any thread exists. Returns only if that failed. */
+static int seal_binary(int argc, char **argv)
+{
+    if (ct_self_is_sealed())
+        return 0;
+    char **av = calloc((size_t)argc + 3, sizeof *av);
+    if (!av)
+        return fail("out of memory");
+    av[0] = program_invocation_name;   /* main's argv[0]: what main dispatches on */
+    av[1] = "daemon";
+    for (int i = 0; i < argc; i++)
+        av[i + 2] = argv[i];
+    struct disco_err e = {0};
+    int rc = ct_exec_from_sealed_copy(av, environ, &e);
+    free(av);
+    if (rc == 0)
+        return 0;
+    return fail("cannot run from a sealed copy of the disco binary, which protects it from "
+                "containers (CVE-2019-5736): %s; not starting",
+                e.msg[0] ? e.msg : strerror(-rc));
+}
+
 int daemon_main(int argc, char **argv)
 {
+    /* First: this re-executes the program. Refusing to start when it
+     * fails (rather than running containers unprotected) is deliberate. */
+    if (seal_binary(argc, argv))
+        return EXIT_RUNTIME;
     const char *sock = getenv("DISCO_SOCKET");
     if (!sock || !*sock)
         sock = DISCO_DEFAULT_SOCKET;
