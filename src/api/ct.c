@@ -226,7 +226,7 @@ static int build_spec(struct guest *g, struct ct_spec **out, struct disco_err *e
     p->additional_gids = NULL;
     p->ngids = 0;
     p->no_new_privileges = true;
-    uint64_t caps = ct_caps_default();
+    uint64_t caps = ct_caps_container();
     p->caps = (struct ct_caps){.bounding = caps, .effective = caps, .permitted = caps};
 
     static const enum ct_ns always[] = {CT_NS_MOUNT, CT_NS_PID, CT_NS_UTS,

@@ -1382,6 +1382,21 @@ uint64_t ct_caps_default(void)
     return 1ull << CAP_AUDIT_WRITE | 1ull << CAP_KILL | 1ull << CAP_NET_BIND_SERVICE;
 }
 
+/* What Docker and Podman give a container's root, less CAP_MKNOD: device
+ * nodes come from add_device_node, and on cgroup v2 disco writes no device
+ * rules that would stop a node made for the host's disk. */
+uint64_t ct_caps_container(void)
+{
+    static const int caps[] = {CAP_CHOWN,  CAP_DAC_OVERRIDE, CAP_FSETID,   CAP_FOWNER,
+                               CAP_NET_RAW, CAP_SETGID,      CAP_SETUID,   CAP_SETFCAP,
+                               CAP_SETPCAP, CAP_NET_BIND_SERVICE, CAP_SYS_CHROOT, CAP_KILL,
+                               CAP_AUDIT_WRITE};
+    uint64_t m = 0;
+    for (size_t i = 0; i < sizeof caps / sizeof caps[0]; i++)
+        m |= 1ull << caps[i];
+    return m;
+}
+
 /* runc's lists (libcontainer/specconv Example()). */
 const char *const ct_default_masked_paths[] = {
     "/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats",

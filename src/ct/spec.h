@@ -183,6 +183,8 @@ void ct_spec_free(struct ct_spec *s);
  * (libdisco containers): all namespaces but user/cgroup... see spec.c. */
 void ct_resources_init(struct ct_resources *r);         /* everything unset */
 uint64_t ct_caps_default(void);         /* runc's default set as a mask */
+/* libdisco containers: Docker's and Podman's set without CAP_MKNOD. */
+uint64_t ct_caps_container(void);
 extern const char *const ct_default_masked_paths[];     /* NULL-terminated */
 extern const char *const ct_default_readonly_paths[];   /* NULL-terminated */
 
