@@ -85,6 +85,9 @@ struct sync_msg {
     struct ct_child_err e;      /* ERR */
 };
 
+/* 3 + preserve_fds must not overflow; more is no use (RLIMIT_NOFILE). */
+#define PRESERVE_FDS_MAX (1 << 20)
+
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 /* /proc/PID/ns names and flags, in the order namespaces are joined (as
@@ -356,6 +359,25 @@ static int check_cwd(const char *cwd, struct disco_err *err)
         (strncmp(cwd, "/proc/", 6) == 0 && strstr(cwd, "/fd")))
         return err_set(err, -EINVAL, "process.cwd '%s' must not be a /proc fd link", cwd);
     return 0;
+}
+
+/* Only sysctls of a namespace the container has (runc's list): others
+ * are the host's, e.g. kernel.core_pattern would run a host command. */
+static bool sysctl_namespaced(const struct ct_spec *s, const char *k)
+{
+    static const char *const ipc[] = {"kernel.msgmax", "kernel.msgmnb", "kernel.msgmni",
+                                      "kernel.sem", "kernel.shmall", "kernel.shmmax",
+                                      "kernel.shmmni", "kernel.shm_rmid_forced"};
+    for (size_t i = 0; i < sizeof ipc / sizeof ipc[0]; i++)
+        if (strcmp(k, ipc[i]) == 0)
+            return s->ns[CT_NS_IPC].enabled;
+    if (strncmp(k, "fs.mqueue.", 10) == 0)
+        return s->ns[CT_NS_IPC].enabled;
+    if (strncmp(k, "net.", 4) == 0)
+        return s->ns[CT_NS_NET].enabled;
+    if (strcmp(k, "kernel.hostname") == 0 || strcmp(k, "kernel.domainname") == 0)
+        return s->ns[CT_NS_UTS].enabled;
+    return false;
 }
 
 static int check_process(const struct ct_process *p, struct disco_err *err)
@@ -1020,8 +1042,14 @@ int ct_spawn(const struct ct_spawn_opts *o, struct ct_child *out, struct disco_e
         return r;
     if (s->hostname && !s->ns[CT_NS_UTS].enabled)
         return err_set(err, -EINVAL, "hostname: needs a uts namespace");
-    if (o->preserve_fds < 0)
-        return err_set(err, -EINVAL, "preserve_fds %d", o->preserve_fds);
+    if (o->preserve_fds < 0 || o->preserve_fds > PRESERVE_FDS_MAX)
+        return err_set(err, -EINVAL, "preserve_fds %d (0..%d)", o->preserve_fds,
+                       PRESERVE_FDS_MAX);
+    for (size_t i = 0; i < s->nsysctl; i++)
+        if (!s->sysctl_keys[i] || !sysctl_namespaced(s, s->sysctl_keys[i]))
+            return err_set(err, -EINVAL, "linux.sysctl: '%s' is not in a namespace of the "
+                           "container: setting it would change the host",
+                           s->sysctl_keys[i] ? s->sysctl_keys[i] : "");
 
     struct spawn_plan pl;
     memset(&pl, 0, sizeof pl);
@@ -1157,6 +1185,7 @@ fail:
 
 struct exec_plan {
     int ns_fd[CT_NS_COUNT];
+    int root_fd;                /* the init's root to chroot into (no mount ns joined), -1 */
     bool in_userns;
     struct finish_plan fp;
 };
@@ -1179,6 +1208,10 @@ static __attribute__((noreturn)) void exec_child(struct exec_plan *pl, int sock,
                                            ns_join_order[i].proc_name), &e));
         close(pl->ns_fd[ns]);
     }
+    /* A container without a mount namespace of its own is chrooted: so is
+     * what runs in it, or it would see the host's root. */
+    if (pl->root_fd >= 0 && (fchdir(pl->root_fd) < 0 || chroot(".") < 0))
+        child_die(sock, (ct_child_fail(&e, errno, "chroot into the container's root", NULL), &e));
     pid_t g = raw_fork(CLONE_PARENT, NULL);
     if (g < 0)
         child_die(sock, (ct_child_fail(&e, errno, "fork into the pid namespace", NULL), &e));
@@ -1240,14 +1273,16 @@ int ct_exec_spawn(const struct ct_exec_opts *o, struct ct_child *out, struct dis
     int r = check_process(o->process, err);
     if (r < 0)
         return r;
-    if (o->preserve_fds < 0)
-        return err_set(err, -EINVAL, "preserve_fds %d", o->preserve_fds);
+    if (o->preserve_fds < 0 || o->preserve_fds > PRESERVE_FDS_MAX)
+        return err_set(err, -EINVAL, "preserve_fds %d (0..%d)", o->preserve_fds,
+                       PRESERVE_FDS_MAX);
     const struct ct_spec *s = o->spec;
 
     struct exec_plan pl;
     memset(&pl, 0, sizeof pl);
     for (int i = 0; i < CT_NS_COUNT; i++)
         pl.ns_fd[i] = -1;
+    pl.root_fd = -1;
     pl.fp.proc = o->process;
     for (int i = 0; i < 3; i++)
         pl.fp.stdio[i] = o->stdio[i];
@@ -1270,6 +1305,21 @@ int ct_exec_spawn(const struct ct_exec_opts *o, struct ct_child *out, struct dis
             goto fail;
         }
         pl.ns_fd[ns] = fd;
+    }
+    if (pl.ns_fd[CT_NS_MOUNT] < 0) {
+        /* No mount namespace to join: the init's root (a chroot) unless it
+         * is ours. */
+        char path[64];
+        snprintf(path, sizeof path, "/proc/%d/root", (int)o->init_pid);
+        pl.root_fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        struct stat a, b;
+        if (pl.root_fd < 0) {
+            r = err_errno(err, errno, "open '%s'", path);
+            goto fail;
+        }
+        if (fstat(pl.root_fd, &a) == 0 && stat("/", &b) == 0 && a.st_ino == b.st_ino &&
+            a.st_dev == b.st_dev)
+            close_fd(&pl.root_fd);
     }
     if (pl.ns_fd[CT_NS_USER] >= 0) {
         pl.in_userns = true;
@@ -1306,6 +1356,7 @@ int ct_exec_spawn(const struct ct_exec_opts *o, struct ct_child *out, struct dis
     }
     for (int i = 0; i < CT_NS_COUNT; i++)
         close_fd(&pl.ns_fd[i]);
+    close_fd(&pl.root_fd);
     ct_bpf_free(&bpf);
     memset(&bpf, 0, sizeof bpf);
     su.intermediate = pid;
@@ -1322,6 +1373,7 @@ int ct_exec_spawn(const struct ct_exec_opts *o, struct ct_child *out, struct dis
 fail:
     for (int i = 0; i < CT_NS_COUNT; i++)
         close_fd(&pl.ns_fd[i]);
+    close_fd(&pl.root_fd);
     ct_bpf_free(&bpf);
     close_fd(&sv[0]);
     close_fd(&sv[1]);
@@ -1388,6 +1440,23 @@ int ct_add_device_node(pid_t init_pid, const struct ct_device *dev, struct disco
             close(user_fd);
         return mnt_fd;
     }
+    /* No mount namespace of its own (a chroot): its /dev is under the
+     * init's root, not ours. */
+    int root_fd = -1;
+    if (mnt_fd < 0) {
+        char rp[64];
+        snprintf(rp, sizeof rp, "/proc/%d/root", (int)init_pid);
+        if ((root_fd = open(rp, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0) {
+            r = err_errno(err, errno, "open '%s'", rp);
+            goto out;
+        }
+        struct stat a, b;
+        if (fstat(root_fd, &a) == 0 && stat("/", &b) == 0 && a.st_ino == b.st_ino &&
+            a.st_dev == b.st_dev) {
+            close(root_fd);
+            root_fd = -1;
+        }
+    }
     int pfd[2];
     if (pipe2(pfd, O_CLOEXEC) < 0) {
         r = err_errno(err, errno, "pipe");
@@ -1402,11 +1471,15 @@ int ct_add_device_node(pid_t init_pid, const struct ct_device *dev, struct disco
         memset(&e, 0, sizeof e);
         child_reset_signals();
         close(pfd[0]);
+        /* Holds the daemon's fds while inside: nothing there may ptrace it. */
+        prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
         int ok = 0;
         if (user_fd >= 0 && setns(user_fd, CLONE_NEWUSER) < 0)
             ct_child_fail(&e, errno, "setns into the container's user namespace", NULL);
         else if (mnt_fd >= 0 && setns(mnt_fd, CLONE_NEWNS) < 0)
             ct_child_fail(&e, errno, "setns into the container's mount namespace", NULL);
+        else if (root_fd >= 0 && (fchdir(root_fd) < 0 || chroot(".") < 0))
+            ct_child_fail(&e, errno, "chroot into the container's root", NULL);
         else {
             /* After setns our root is the container's: nothing resolves
              * outside it. */
@@ -1456,6 +1529,8 @@ out:
         close(user_fd);
     if (mnt_fd >= 0)
         close(mnt_fd);
+    if (root_fd >= 0)
+        close(root_fd);
     return r;
 }
 
