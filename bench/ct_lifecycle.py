@@ -44,7 +44,7 @@ def make_bundle(tmp, rootfs, runc):
     subprocess.run([runc, "spec", "--bundle", b], check=True)
     with open(os.path.join(b, "config.json")) as f:
         cfg = json.load(f)
-    cfg["root"] = {"path": rootfs, "readonly": True}
+    cfg["root"] = {"path": os.path.realpath(rootfs), "readonly": True}   # runc refuses symlinks
     cfg["process"]["terminal"] = False
     cfg["process"]["args"] = ["true"]
     with open(os.path.join(b, "config.json"), "w") as f:
@@ -52,33 +52,37 @@ def make_bundle(tmp, rootfs, runc):
     return b
 
 
-def run(cmd):
-    p = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                       stderr=subprocess.PIPE)
-    if p.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)}: exit {p.returncode}: {p.stderr.decode()[-400:]}")
+def run(cmd, errf):
+    # stderr to a file, never a pipe: the init `create` leaves inherits it
+    # and would hold a pipe open until it exits.
+    errf.seek(0)
+    errf.truncate()
+    rc = subprocess.call(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=errf)
+    if rc != 0:
+        errf.seek(0)
+        raise RuntimeError(f"{' '.join(cmd)}: exit {rc}: {errf.read()[-400:]}")
 
 
-def one_lifecycle(rt, state, bundle, cid, pidfile):
+def one_lifecycle(rt, state, bundle, cid, pidfile, errf):
     """Returns (create, start, wait, delete, total) in ms."""
     base = [rt, "--root", state]
     t0 = time.perf_counter()
-    run(base + ["create", "--bundle", bundle, "--pid-file", pidfile, cid])
+    run(base + ["create", "--bundle", bundle, "--pid-file", pidfile, cid], errf)
     t1 = time.perf_counter()
-    run(base + ["start", cid])
+    run(base + ["start", cid], errf)
     t2 = time.perf_counter()
     with open(pidfile) as f:
         pid = int(f.read().strip())
     os.waitpid(pid, 0)          # our child: we are the subreaper
     t3 = time.perf_counter()
-    run(base + ["delete", cid])
+    run(base + ["delete", cid], errf)
     t4 = time.perf_counter()
     return [(t1 - t0) * 1e3, (t2 - t1) * 1e3, (t3 - t2) * 1e3, (t4 - t3) * 1e3, (t4 - t0) * 1e3]
 
 
-def one_run(rt, state, bundle, cid):
+def one_run(rt, state, bundle, cid, errf):
     t0 = time.perf_counter()
-    run([rt, "--root", state, "run", "--bundle", bundle, cid])
+    run([rt, "--root", state, "run", "--bundle", bundle, cid], errf)
     return (time.perf_counter() - t0) * 1e3
 
 
@@ -104,18 +108,19 @@ def main():
     rts = {"disco": a.disco, "runc": a.runc}
     try:
         bundle = make_bundle(tmp, rootfs, a.runc)
+        errf = open(os.path.join(tmp, "stderr"), "w+")
         states = {k: os.path.join(tmp, "state-" + k) for k in rts}
         steps = {k: [] for k in rts}
         runs = {k: [] for k in rts}
         # One warm-up each (page cache, cgroup parents).
         for k, rt in rts.items():
-            one_lifecycle(rt, states[k], bundle, f"warm-{k}", os.path.join(tmp, "pid"))
+            one_lifecycle(rt, states[k], bundle, f"warm-{k}-{os.getpid()}", os.path.join(tmp, "pid"), errf)
         for i in range(a.n):
             for k, rt in rts.items():
-                steps[k].append(one_lifecycle(rt, states[k], bundle, f"b{i}", os.path.join(tmp, "pid")))
+                steps[k].append(one_lifecycle(rt, states[k], bundle, f"b{os.getpid()}-{i}", os.path.join(tmp, "pid"), errf))
             if a.run:
                 for k, rt in rts.items():
-                    runs[k].append(one_run(rt, states[k], bundle, f"r{i}"))
+                    runs[k].append(one_run(rt, states[k], bundle, f"r{os.getpid()}-{i}", errf))
         print(f"container lifecycle, {a.n} iterations each, interleaved; bundle: busybox, args [\"true\"]")
         print(f"  disco: {a.disco}\n  runc:  {a.runc} ({subprocess.run([a.runc, '--version'], capture_output=True, text=True).stdout.splitlines()[0]})")
         names = ["create", "start", "wait", "delete", "total"]
@@ -135,11 +140,11 @@ def main():
         crun = shutil.which("crun")
         if crun:
             p = subprocess.run([crun, "--root", os.path.join(tmp, "state-crun"), "run", "--bundle",
-                                bundle, "crun-probe"], capture_output=True, text=True, timeout=30)
+                                bundle, f"crun-probe-{os.getpid()}"], capture_output=True, text=True, timeout=30)
             said = (p.stderr or p.stdout).strip().splitlines()
             print(f"crun ({subprocess.run([crun, '--version'], capture_output=True, text=True).stdout.splitlines()[0]}): "
                   f"exit {p.returncode}: {said[-1] if said else '(nothing)'}")
-            subprocess.run([crun, "--root", os.path.join(tmp, "state-crun"), "delete", "-f", "crun-probe"],
+            subprocess.run([crun, "--root", os.path.join(tmp, "state-crun"), "delete", "-f", f"crun-probe-{os.getpid()}"],
                            capture_output=True)
         else:
             print("crun: not installed")

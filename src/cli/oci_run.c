@@ -913,11 +913,10 @@ int oci_exec(struct oci *o, int argc, char **argv)
         child.pty_master = -1;
     }
     if (pid_file && write_pid_file(o, pid_file, child.pid)) {
-        if (detach)
-            kill_and_reap(child.pid, child.pidfd);
+        /* The caller cannot find it without the pid file: it must not stay. */
+        kill_and_reap(child.pid, child.pidfd);
         rc = EXIT_RUNTIME;
-        if (detach)
-            goto out;
+        goto out;
     }
     if (!detach)
         rc = foreground(child.pid, child.pidfd, child.pty_master);
