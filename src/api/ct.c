@@ -170,21 +170,8 @@ static void fill_resources(const struct disco_ct_config *c, struct ct_resources 
     r->blkio_weight = (uint16_t)c->io_weight;
 }
 
-static const struct ct_device_rule default_device_rules[] = {
-    {false, 'a', -1, -1, "rwm"},
-    {true, 'c', -1, -1, "m"},     /* mknod of anything; using it is what counts */
-    {true, 'b', -1, -1, "m"},
-    {true, 'c', 1, 3, "rwm"},     /* null */
-    {true, 'c', 1, 5, "rwm"},     /* zero */
-    {true, 'c', 1, 7, "rwm"},     /* full */
-    {true, 'c', 1, 8, "rwm"},     /* random */
-    {true, 'c', 1, 9, "rwm"},     /* urandom */
-    {true, 'c', 5, 0, "rwm"},     /* tty */
-    {true, 'c', 5, 1, "rwm"},     /* console */
-    {true, 'c', 5, 2, "rwm"},     /* ptmx */
-    {true, 'c', 136, -1, "rwm"},  /* pts */
-    {true, 'c', 10, 200, "rwm"},  /* net/tun */
-};
+/* Deny every device; ct/cgroup adds the nodes every container gets. */
+static const struct ct_device_rule deny_all_devices = {false, 'a', -1, -1, "rwm"};
 
 /* The spec of a run: `runc spec`'s defaults (mounts, masked and read-only
  * paths, capabilities, the default seccomp profile, rlimits), adjusted to
@@ -258,14 +245,13 @@ static int build_spec(struct guest *g, struct ct_spec **out, struct disco_err *e
     }
 
     /* Limits: ours replace the default spec's. Devices (enforced on
-     * cgroup v1): deny all, then the nodes every container gets, as runc
-     * allows them on top of any spec. */
+     * cgroup v1): deny all; ct/cgroup allows the standard nodes after it,
+     * as runc does on top of any spec. */
     struct ct_resources *r = &sp->resources;
-    size_t ndevs = sizeof default_device_rules / sizeof default_device_rules[0];
-    struct ct_device_rule *devs = malloc(sizeof default_device_rules);
+    struct ct_device_rule *devs = malloc(sizeof *devs);
     if (!devs)
         goto fail;
-    memcpy(devs, default_device_rules, sizeof default_device_rules);
+    *devs = deny_all_devices;
     free(r->devices);
     r->devices = NULL;
     r->ndevices = 0;
@@ -277,7 +263,7 @@ static int build_spec(struct guest *g, struct ct_spec **out, struct disco_err *e
     free(r->write_iops);
     ct_resources_init(r);
     r->devices = devs;
-    r->ndevices = ndevs;
+    r->ndevices = 1;
     fill_resources(c, r);
 
     if (!sp->seccomp && !(sp->seccomp = ct_seccomp_default()))

@@ -276,29 +276,6 @@ static void container_root_ids(const struct ct_spec *s, uid_t *uid, gid_t *gid)
             *gid = s->gid_mappings[i].host_id;
 }
 
-/* runc's AllowedDevices, added after the spec's device rules: configs
- * (runc spec, podman) deny everything and count on the runtime to allow the
- * standard nodes, the ptys and mknod. */
-static int add_default_device_rules(struct ct_resources *r)
-{
-    static const struct ct_device_rule defaults[] = {
-        {true, 'c', -1, -1, "m"}, {true, 'b', -1, -1, "m"},
-        {true, 'c', 1, 3, "rwm"}, {true, 'c', 1, 8, "rwm"}, {true, 'c', 1, 7, "rwm"},
-        {true, 'c', 5, 0, "rwm"}, {true, 'c', 1, 5, "rwm"}, {true, 'c', 1, 9, "rwm"},
-        {true, 'c', 136, -1, "rwm"}, {true, 'c', 5, 2, "rwm"}, {true, 'c', 10, 200, "rwm"},
-    };
-    size_t nd = sizeof defaults / sizeof defaults[0];
-    if (!r->ndevices)
-        return 0;   /* no rules: nothing is restricted */
-    struct ct_device_rule *d = realloc(r->devices, (r->ndevices + nd) * sizeof *d);
-    if (!d)
-        return -ENOMEM;
-    memcpy(d + r->ndevices, defaults, sizeof defaults);
-    r->devices = d;
-    r->ndevices += nd;
-    return 0;
-}
-
 static int make_container(struct oci *o, const struct create_opts *co, struct making *m)
 {
     struct disco_err err;
@@ -317,10 +294,6 @@ static int make_container(struct oci *o, const struct create_opts *co, struct ma
         return oci_fail(o, "%s: %s", cfg_path, err.msg[0] ? err.msg : strerror(-rc));
     }
     struct ct_spec *s = m->spec;
-    if (add_default_device_rules(&s->resources) < 0) {
-        free(cfg);
-        return oci_fail(o, "out of memory");
-    }
     bool fg_terminal = co->run && !co->detach && !co->console_socket;
     if (s->process.terminal && !co->console_socket && !fg_terminal) {
         free(cfg);

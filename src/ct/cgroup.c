@@ -1097,23 +1097,48 @@ static void fmt_devnum(char *buf, size_t size, int64_t v)
         fmt_i64(buf, size, v);
 }
 
+/* runc's AllowedDevices: configs (runc spec, podman, libdisco's) deny
+ * everything and count on the runtime to allow the standard nodes, the
+ * ptys, tun and mknod; they are allowed after the config's own rules. */
+static const struct ct_device_rule default_device_rules[] = {
+    {true, 'c', -1, -1, "m"},     /* mknod of anything; using it is what counts */
+    {true, 'b', -1, -1, "m"},
+    {true, 'c', 1, 3, "rwm"},     /* null */
+    {true, 'c', 1, 5, "rwm"},     /* zero */
+    {true, 'c', 1, 7, "rwm"},     /* full */
+    {true, 'c', 1, 8, "rwm"},     /* random */
+    {true, 'c', 1, 9, "rwm"},     /* urandom */
+    {true, 'c', 5, 0, "rwm"},     /* tty */
+    {true, 'c', 5, 2, "rwm"},     /* ptmx */
+    {true, 'c', 136, -1, "rwm"},  /* pts */
+    {true, 'c', 10, 200, "rwm"},  /* net/tun */
+};
+
+static int v1_device_rule(struct ct_cgroup *cg, const struct ct_device_rule *d,
+                          struct disco_err *err)
+{
+    if (d->type != 'a' && d->type != 'c' && d->type != 'b')
+        return err_set(err, -EINVAL, "bad device rule type '%c'", d->type);
+    char maj[24], min[24], line[80];
+    fmt_devnum(maj, sizeof maj, d->major);
+    fmt_devnum(min, sizeof min, d->minor);
+    const char *access = d->access[0] ? d->access : "rwm";
+    snprintf(line, sizeof line, "%c %s:%s %.3s", d->type, maj, min, access);
+    return ctrl_write(cg, CG_DEVICES, d->allow ? "devices.allow" : "devices.deny", line, err);
+}
+
 static int v1_devices(struct ct_cgroup *cg, const struct ct_resources *r, struct disco_err *err)
 {
     if (!r->ndevices)
         return 0;
-    /* Start from nothing allowed, then apply the rules in order. */
+    /* Start from nothing allowed, then apply the rules in order, then the
+     * nodes every container gets. */
     int rc = ctrl_write(cg, CG_DEVICES, "devices.deny", "a", err);
-    for (size_t i = 0; i < r->ndevices && !rc; i++) {
-        const struct ct_device_rule *d = &r->devices[i];
-        if (d->type != 'a' && d->type != 'c' && d->type != 'b')
-            return err_set(err, -EINVAL, "bad device rule type '%c'", d->type);
-        char maj[24], min[24], line[80];
-        fmt_devnum(maj, sizeof maj, d->major);
-        fmt_devnum(min, sizeof min, d->minor);
-        const char *access = d->access[0] ? d->access : "rwm";
-        snprintf(line, sizeof line, "%c %s:%s %.3s", d->type, maj, min, access);
-        rc = ctrl_write(cg, CG_DEVICES, d->allow ? "devices.allow" : "devices.deny", line, err);
-    }
+    for (size_t i = 0; i < r->ndevices && !rc; i++)
+        rc = v1_device_rule(cg, &r->devices[i], err);
+    size_t nd = sizeof default_device_rules / sizeof default_device_rules[0];
+    for (size_t i = 0; i < nd && !rc; i++)
+        rc = v1_device_rule(cg, &default_device_rules[i], err);
     return rc;
 }
 

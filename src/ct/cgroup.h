@@ -17,7 +17,9 @@
  * memory.limit_in_bytes, cpu.cfs_quota_us, pids.max, blkio.weight...; v2:
  * memory.max, cpu.max, cpu.weight, pids.max, io.weight...). A limit the host
  * cannot set (controller missing) is an error naming the file, unless the
- * limit is unset. */
+ * limit is unset. On v1 a non-empty device rule list starts from "deny all"
+ * and is followed by runc's standard allow list (null, zero, full, random,
+ * urandom, tty, ptmx, pts, tun, mknod), so specs need not repeat it. */
 #ifndef DISCO_CT_CGROUP_H
 #define DISCO_CT_CGROUP_H
 

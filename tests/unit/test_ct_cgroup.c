@@ -717,7 +717,10 @@ static void real_limits(void)
     CHECK(!strcmp(slurp2(cpu, "cpu.cfs_period_us", buf, sizeof buf), "100000"));
     CHECK(!strcmp(slurp2(cpu, "cpu.shares", buf, sizeof buf), "512"));
     CHECK(!strcmp(slurp2(ct_cgroup_dir(cg, "pids"), "pids.max", buf, sizeof buf), "32"));
-    CHECK(!strcmp(slurp2(ct_cgroup_dir(cg, "devices"), "devices.list", buf, sizeof buf), "c 1:3 rwm\nc *:* m"));
+    /* The rules, then runc's standard allow list (the kernel drops repeats). */
+    CHECK(!strcmp(slurp2(ct_cgroup_dir(cg, "devices"), "devices.list", buf, sizeof buf),
+                  "c 1:3 rwm\nc *:* m\nb *:* m\nc 1:5 rwm\nc 1:7 rwm\nc 1:8 rwm\nc 1:9 rwm\n"
+                  "c 5:0 rwm\nc 5:2 rwm\nc 136:* rwm\nc 10:200 rwm"));
     /* The new cpuset got its parent's cpus and mems. */
     char pcpus[64];
     slurp(ROOT "/cpuset/cpuset.cpus", pcpus, sizeof pcpus);
