@@ -110,6 +110,11 @@ struct guest *host_get(struct disco_host *h, const char *name, struct disco_err 
 void guest_unref(struct guest *g);
 /* "cannot OP guest 'NAME': it is STATE" as -EBUSY; guest->lock held. */
 int guest_busy(struct guest *g, const char *op, struct disco_err *err);
+/* -EBUSY "cannot OP guest 'NAME': <busy_op>" while a snapshot is being
+ * taken, else 0; guest->lock held. */
+int guest_busy_op(struct guest *g, const char *op, struct disco_err *err);
+/* guest_busy unless the guest is in state `want`, then guest_busy_op. */
+int guest_check(struct guest *g, const char *op, enum disco_state want, struct disco_err *err);
 
 /* Shared with ct.c. guest_open: look the guest up and lock it (0 with a
  * reference and guest->lock held, or -ENOENT); guest_close undoes it. */

@@ -147,47 +147,46 @@ static int check_values(const struct disco_vm_config *c, struct disco_err *err)
     return check_mem_values(c, err);
 }
 
+/* Copy n strings (NULL ones stay NULL) into one malloc'd block, pointing
+ * *dst[i] at each copy, so a config's owner frees one pointer. */
+static int pack_strings(size_t n, const char *const src[], const char **const dst[],
+                        void **storage, struct disco_err *err)
+{
+    size_t total = 1;
+    for (size_t i = 0; i < n; i++)
+        total += src[i] ? strlen(src[i]) + 1 : 0;
+    char *blk = malloc(total), *p = blk;
+    if (!blk)
+        return err_set(err, -ENOMEM, "out of memory for a config");
+    for (size_t i = 0; i < n; i++) {
+        *dst[i] = NULL;
+        if (src[i]) {
+            size_t l = strlen(src[i]) + 1;
+            memcpy(p, src[i], l);
+            *dst[i] = p;
+            p += l;
+        }
+    }
+    *storage = blk;
+    return 0;
+}
+
 /* Deep copy with every string in one malloc'd block (so the caller frees
  * one pointer, as disco_vm_config_parse promises). */
 static int config_pack(const struct disco_vm_config *in, struct disco_vm_config *out,
                        void **storage, struct disco_err *err)
 {
-    const char *const *strs[] = {&in->name,   &in->kernel, &in->initrd,
-                                 &in->append, &in->bios,   &in->share_domain};
-    const char **dst[] = {&out->name,   &out->kernel, &out->initrd,
-                          &out->append, &out->bios,   &out->share_domain};
-    const unsigned n = sizeof strs / sizeof strs[0];
+    enum { NSTR = 6 };
+    const char *src[NSTR + DISCO_MAX_DISKS] = {in->name, in->kernel, in->initrd,
+                                               in->append, in->bios, in->share_domain};
+    const char **dst[NSTR + DISCO_MAX_DISKS] = {&out->name,   &out->kernel, &out->initrd,
+                                                &out->append, &out->bios,   &out->share_domain};
     *out = *in;
-    size_t total = 1;
-    for (unsigned i = 0; i < n; i++)
-        total += *strs[i] ? strlen(*strs[i]) + 1 : 0;
-    for (unsigned i = 0; i < in->ndisks && i < DISCO_MAX_DISKS; i++)
-        total += in->disks[i] ? strlen(in->disks[i]) + 1 : 0;
-    char *blk = malloc(total), *p = blk;
-    if (!blk)
-        return err_set(err, -ENOMEM, "out of memory for a config");
-#define PACK(srcp, dstp)                        \
-    do {                                        \
-        if (srcp) {                             \
-            size_t l_ = strlen(srcp) + 1;       \
-            memcpy(p, srcp, l_);                \
-            dstp = p;                           \
-            p += l_;                            \
-        } else {                                \
-            dstp = NULL;                        \
-        }                                       \
-    } while (0)
-    for (unsigned i = 0; i < n; i++)
-        PACK(*strs[i], *dst[i]);
     for (unsigned i = 0; i < DISCO_MAX_DISKS; i++) {
-        if (i < in->ndisks)
-            PACK(in->disks[i], out->disks[i]);
-        else
-            out->disks[i] = NULL;
+        src[NSTR + i] = i < in->ndisks ? in->disks[i] : NULL;
+        dst[NSTR + i] = &out->disks[i];
     }
-#undef PACK
-    *storage = blk;
-    return 0;
+    return pack_strings(NSTR + DISCO_MAX_DISKS, src, dst, storage, err);
 }
 
 int config_normalise(const struct disco_vm_config *in, struct disco_vm_config *out,
@@ -802,51 +801,23 @@ static int ct_check_values(const struct disco_ct_config *c, struct disco_err *er
 static int ct_config_pack(const struct disco_ct_config *in, struct disco_ct_config *out,
                           void **storage, struct disco_err *err)
 {
-    const char *const *strs[] = {&in->name,   &in->rootfs,  &in->rootfs_lower, &in->cwd,
-                                 &in->hostname, &in->bridge, &in->address,     &in->gateway};
-    const char **dst[] = {&out->name,     &out->rootfs, &out->rootfs_lower, &out->cwd,
-                          &out->hostname, &out->bridge, &out->address,      &out->gateway};
-    const unsigned n = sizeof strs / sizeof strs[0];
+    enum { NSTR = 8, NV = DISCO_CT_MAX_ARGS + 1, N = NSTR + 2 * NV };
+    const char *src[N] = {in->name,     in->rootfs, in->rootfs_lower, in->cwd,
+                          in->hostname, in->bridge, in->address,      in->gateway};
+    const char **dst[N] = {&out->name,     &out->rootfs, &out->rootfs_lower, &out->cwd,
+                           &out->hostname, &out->bridge, &out->address,      &out->gateway};
     *out = *in;
-    size_t total = 1;
-    for (unsigned i = 0; i < n; i++)
-        total += *strs[i] ? strlen(*strs[i]) + 1 : 0;
-    for (unsigned i = 0; i < DISCO_CT_MAX_ARGS && in->argv[i]; i++)
-        total += strlen(in->argv[i]) + 1;
-    for (unsigned i = 0; i < DISCO_CT_MAX_ARGS && in->env[i]; i++)
-        total += strlen(in->env[i]) + 1;
-    char *blk = malloc(total), *p = blk;
-    if (!blk)
-        return err_set(err, -ENOMEM, "out of memory for a config");
-#define PACK(srcp, dstp)                        \
-    do {                                        \
-        if (srcp) {                             \
-            size_t l_ = strlen(srcp) + 1;       \
-            memcpy(p, srcp, l_);                \
-            dstp = p;                           \
-            p += l_;                            \
-        } else {                                \
-            dstp = NULL;                        \
-        }                                       \
-    } while (0)
-    for (unsigned i = 0; i < n; i++)
-        PACK(*strs[i], *dst[i]);
+    /* argv and env end at their first NULL, and always by the last slot. */
     bool end_argv = false, end_env = false;
-    for (unsigned i = 0; i <= DISCO_CT_MAX_ARGS; i++) {
+    for (unsigned i = 0; i < NV; i++) {
         end_argv = end_argv || i == DISCO_CT_MAX_ARGS || !in->argv[i];
         end_env = end_env || i == DISCO_CT_MAX_ARGS || !in->env[i];
-        if (end_argv)
-            out->argv[i] = NULL;
-        else
-            PACK(in->argv[i], out->argv[i]);
-        if (end_env)
-            out->env[i] = NULL;
-        else
-            PACK(in->env[i], out->env[i]);
+        src[NSTR + i] = end_argv ? NULL : in->argv[i];
+        dst[NSTR + i] = &out->argv[i];
+        src[NSTR + NV + i] = end_env ? NULL : in->env[i];
+        dst[NSTR + NV + i] = &out->env[i];
     }
-#undef PACK
-    *storage = blk;
-    return 0;
+    return pack_strings(N, src, dst, storage, err);
 }
 
 int ct_config_normalise(const struct disco_ct_config *in, struct disco_ct_config *out,

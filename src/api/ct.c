@@ -704,11 +704,8 @@ int ctg_reboot(struct guest *g, bool force, uint64_t timeout_ms, struct disco_er
     /* The lock was released while waiting: someone may have acted. */
     if (g->removed)
         return err_set(err, -ENOENT, "no guest named '%s'", g->name);
-    if (g->state != DISCO_STOPPED)
-        return guest_busy(g, "reboot", err);
-    if (g->busy_op)
-        return err_set(err, -EBUSY, "cannot reboot guest '%s': %s", g->name, g->busy_op);
-    return ctg_start(g, err);
+    int rc = guest_check(g, "reboot", DISCO_STOPPED, err);
+    return rc < 0 ? rc : ctg_start(g, err);
 }
 
 /* The run if it is live (init not gone), else -EBUSY in err. */
@@ -1249,8 +1246,7 @@ int disco_ct_snapshot(struct disco_host *h, const char *name, const char *new_na
         guest_close(g);
         return rc;
     }
-    if (g->busy_op) {
-        rc = err_set(err, -EBUSY, "cannot snapshot guest '%s': %s", g->name, g->busy_op);
+    if ((rc = guest_busy_op(g, "snapshot", err)) < 0) {
         guest_close(g);
         return rc;
     }
@@ -1407,13 +1403,7 @@ int disco_ct_restore(struct disco_host *h, const char *name, const char *dir,
     int rc = ct_open(h, name, "restore", &g, err);
     if (rc < 0)
         return rc;
-    if (g->state != DISCO_STOPPED) {
-        rc = guest_busy(g, "restore", err);
-        guest_close(g);
-        return rc;
-    }
-    if (g->busy_op) {
-        rc = err_set(err, -EBUSY, "cannot restore guest '%s': %s", g->name, g->busy_op);
+    if ((rc = guest_check(g, "restore", DISCO_STOPPED, err)) < 0) {
         guest_close(g);
         return rc;
     }

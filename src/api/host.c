@@ -332,6 +332,18 @@ int guest_busy(struct guest *g, const char *op, struct disco_err *err)
                    disco_state_name(g->state), hint[g->state]);
 }
 
+int guest_busy_op(struct guest *g, const char *op, struct disco_err *err)
+{
+    if (!g->busy_op)
+        return 0;
+    return err_set(err, -EBUSY, "cannot %s guest '%s': %s", op, g->name, g->busy_op);
+}
+
+int guest_check(struct guest *g, const char *op, enum disco_state want, struct disco_err *err)
+{
+    return g->state != want ? guest_busy(g, op, err) : guest_busy_op(g, op, err);
+}
+
 /* Look a guest up and lock it: 0 with a reference and guest->lock held, or
  * <0 (-ENOENT). */
 int guest_open(struct disco_host *h, const char *name, struct guest **out,
@@ -954,12 +966,8 @@ int disco_destroy(struct disco_host *h, const char *name, struct disco_err *err)
     }
     struct guest *g = h->guests[i];
     pthread_mutex_lock(&g->lock);
-    int rc = 0;
-    if (g->state != DISCO_STOPPED)
-        rc = guest_busy(g, "destroy", err);
-    else if (g->busy_op)
-        rc = err_set(err, -EBUSY, "cannot destroy guest '%s': %s", g->name, g->busy_op);
-    else if ((rc = remove_dir(g->dir, err)) == 0) {
+    int rc = guest_check(g, "destroy", DISCO_STOPPED, err);
+    if (rc == 0 && (rc = remove_dir(g->dir, err)) == 0) {
         /* The config is gone: the rest (a snapshot's root and layers) is
          * best effort, like the rest of remove_dir. */
         if (g->kind == DISCO_KIND_CONTAINER) {
@@ -985,11 +993,8 @@ int disco_start(struct disco_host *h, const char *name, struct disco_err *err)
     int rc = guest_open(h, name, &g, err);
     if (rc < 0)
         return rc;
-    if (g->state != DISCO_STOPPED)
-        rc = guest_busy(g, "start", err);
-    else if (g->busy_op)
-        rc = err_set(err, -EBUSY, "cannot start guest '%s': %s", g->name, g->busy_op);
-    else
+    rc = guest_check(g, "start", DISCO_STOPPED, err);
+    if (rc == 0)
         rc = guest_start(g, err);
     guest_close(g);
     return rc;
@@ -1132,15 +1137,12 @@ int disco_resume(struct disco_host *h, const char *name, struct disco_err *err)
     int rc = guest_open(h, name, &g, err);
     if (rc < 0)
         return rc;
-    if (g->state != DISCO_PAUSED)
-        rc = guest_busy(g, "resume", err);
-    else if (g->busy_op)
-        rc = err_set(err, -EBUSY, "cannot resume guest '%s': %s", g->name, g->busy_op);
-    else if (g->kind == DISCO_KIND_CONTAINER)
+    rc = guest_check(g, "resume", DISCO_PAUSED, err);
+    if (rc == 0 && g->kind == DISCO_KIND_CONTAINER)
         rc = ctg_pause(g, false, err);
-    else if (vm_resume(g->vm) < 0)
+    else if (rc == 0 && vm_resume(g->vm) < 0)
         rc = err_set(err, -EBUSY, "cannot resume guest '%s': it is stopping", g->name);
-    else
+    else if (rc == 0)
         g->state = DISCO_RUNNING;
     guest_close(g);
     return rc;
