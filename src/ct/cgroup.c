@@ -538,6 +538,16 @@ const char *ct_cgroup_dir(const struct ct_cgroup *cg, const char *controller)
     return bit ? dir_of(cg, (enum cg_ctrl)lowest_bit(bit)) : NULL;
 }
 
+const char *ct_cgroup_dir_at(const struct ct_cgroup *cg, const char *mount_point)
+{
+    if (!cg || !mount_point)
+        return NULL;
+    for (size_t i = 0; i < cg->nh; i++)
+        if (cg->h[i].mount && cg->h[i].dir && strcmp(cg->h[i].mount, mount_point) == 0)
+            return cg->h[i].dir;
+    return NULL;
+}
+
 /* ---- processes ---- */
 
 static int pids_push(pid_t **pids, size_t *n, size_t *cap, pid_t pid)
@@ -945,6 +955,62 @@ int ct_cgroup_enter(struct ct_cgroup *cg, pid_t pid, struct disco_err *err)
             return rc;
     }
     return 0;
+}
+
+int ct_cgroup_self_enter_prepare(struct ct_cgroup *cg, struct ct_cgroup_self_enter *se,
+                                 struct disco_err *err)
+{
+    se->v2_fd = -1;
+    se->n = 0;
+    if (!cg)
+        return err_set(err, -EINVAL, "no cgroup to enter");
+    for (size_t i = 0; i < cg->nh; i++)
+        if (cg->h[i].dir && cg->h[i].fake)
+            return err_set(err, -ENOTSUP, "%s is not cgroupfs", cg->h[i].dir);
+    if (cg->mode == CT_CGROUP_V2) {
+        se->v2_fd = cg->h[0].dir ? open(cg->h[0].dir, O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
+        if (se->v2_fd < 0)
+            return err_errno(err, cg->h[0].dir ? errno : ENOENT, "cannot open cgroup %s",
+                             cg->h[0].dir ? cg->h[0].dir : cg->rel);
+        return 0;
+    }
+    for (size_t i = 0; i < cg->nh; i++) {
+        if (!cg->h[i].dir)
+            continue;
+        char p[PATH_MAX];
+        int fd = -1;
+        if (se->n == CT_CGROUP_SELF_ENTER_MAX || path_join(p, sizeof p, cg->h[i].dir, "tasks") ||
+            (fd = open(p, O_WRONLY | O_CLOEXEC)) < 0) {
+            int e = se->n == CT_CGROUP_SELF_ENTER_MAX ? E2BIG : fd < 0 ? errno : ENAMETOOLONG;
+            ct_cgroup_self_enter_release(se);
+            return err_errno(err, e, "cannot open the tasks file of %s", cg->h[i].dir);
+        }
+        se->tasks_fd[se->n++] = fd;
+    }
+    return 0;
+}
+
+int ct_cgroup_self_enter(const struct ct_cgroup_self_enter *se)
+{
+    for (size_t i = 0; i < se->n; i++) {
+        ssize_t n;
+        do
+            n = write(se->tasks_fd[i], "0", 1);
+        while (n < 0 && errno == EINTR);
+        if (n != 1)
+            return n < 0 ? -errno : -EIO;
+    }
+    return 0;
+}
+
+void ct_cgroup_self_enter_release(struct ct_cgroup_self_enter *se)
+{
+    if (se->v2_fd >= 0)
+        close(se->v2_fd);
+    se->v2_fd = -1;
+    for (size_t i = 0; i < se->n; i++)
+        close(se->tasks_fd[i]);
+    se->n = 0;
 }
 
 /* ---- limits ---- */

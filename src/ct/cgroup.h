@@ -56,9 +56,35 @@ enum ct_cgroup_mode ct_cgroup_mode(const struct ct_cgroup *cg);
 /* The path of the cgroup in the hierarchy of `controller` ("memory", "pids",
  * ...; on v2 any name gives the one directory); NULL if not used. */
 const char *ct_cgroup_dir(const struct ct_cgroup *cg, const char *controller);
+/* Its path in the hierarchy mounted at mount_point ("/sys/fs/cgroup/memory";
+ * v2: the mount root); NULL if not in that one. */
+const char *ct_cgroup_dir_at(const struct ct_cgroup *cg, const char *mount_point);
 
 /* Move a process (all its threads) into the cgroup in every hierarchy. */
 int ct_cgroup_enter(struct ct_cgroup *cg, pid_t pid, struct disco_err *err);
+/* Entering a new process without its parent writing cgroup.procs. That
+ * write takes the kernel's cgroup_threadgroup_rwsem for writing, and the
+ * first writer after a quiet spell waits an RCU grace period (15-20 ms on
+ * this host, the largest single cost of starting a container; runc pays it
+ * too). Two ways round it:
+ *  - v2: clone3(CLONE_INTO_CGROUP) with the cgroup's directory fd (v2_fd);
+ *  - v1: the new process, still single-threaded, writes "0" to the "tasks"
+ *    file of every hierarchy (fds opened here, by the parent, so the
+ *    permission check is the parent's): moving one thread by itself needs
+ *    only cgroup_mutex (kernels since 6.x; older ones just wait as before).
+ * Fake trees (tests) are not cgroupfs: -ENOTSUP, use ct_cgroup_enter. */
+#define CT_CGROUP_SELF_ENTER_MAX 16
+struct ct_cgroup_self_enter {
+    int v2_fd;                              /* -1 on v1 */
+    int tasks_fd[CT_CGROUP_SELF_ENTER_MAX]; /* v1 */
+    size_t n;
+};
+int ct_cgroup_self_enter_prepare(struct ct_cgroup *cg, struct ct_cgroup_self_enter *se,
+                                 struct disco_err *err);
+/* In the new process (async-signal-safe): 0 or -errno. Does nothing on v2. */
+int ct_cgroup_self_enter(const struct ct_cgroup_self_enter *se);
+void ct_cgroup_self_enter_release(struct ct_cgroup_self_enter *se);
+
 /* Change limits of a live cgroup (unset fields are left alone). */
 int ct_cgroup_update(struct ct_cgroup *cg, const struct ct_resources *res, struct disco_err *err);
 /* Freeze / thaw every process in it; returns once the kernel says FROZEN

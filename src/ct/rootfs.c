@@ -260,13 +260,22 @@ static bool path_has_prefix(const char *path, const char *dir)
 /* The host's cgroup mounts under /sys/fs/cgroup, one entry each, in the
  * order mountinfo lists them. v2 host: a single cgroup2 mount. */
 static int plan_cgroup(struct ct_rootfs *r, const struct ct_mount *sm, const char *dest,
-                       struct disco_err *err)
+                       const struct ct_cgroup *mine, struct disco_err *err)
 {
     struct statfs sfs;
     if (statfs("/sys/fs/cgroup", &sfs) == 0 && sfs.f_type == CGROUP2_SUPER_MAGIC) {
         struct rf_mount *m = add_mount(r);
         if (!m)
             return err_set(err, -ENOMEM, "out of memory");
+        const char *own_dir = ct_cgroup_dir_at(mine, "/sys/fs/cgroup");
+        if (own_dir) {
+            m->kind = RF_BIND;
+            m->dest = dest;
+            m->source = own_dir;
+            m->flags = sm->flags;
+            m->propagation = sm->propagation;
+            return 0;
+        }
         m->kind = RF_MOUNT;
         m->dest = dest;
         m->source = "cgroup";
@@ -316,21 +325,32 @@ static int plan_cgroup(struct ct_rootfs *r, const struct ct_mount *sm, const cha
                 dup = true;
         if (dup)
             continue;
+        /* Without a cgroup namespace: only the container's own directory
+         * (hierarchies it is not in, like a hybrid host's empty unified
+         * one, stay out, as in runc). */
+        const char *own_dir = mine ? ct_cgroup_dir_at(mine, mi.mount_point) : NULL;
+        if (mine && !own_dir)
+            continue;
         char *sub = join(r, dest, base);
-        char *host = own(r, strdup(mi.mount_point));
-        char *data = v1 ? cgroup_data(r, mi.super_opts) : NULL;
+        char *host = own(r, strdup(own_dir ? own_dir : mi.mount_point));
+        char *data = v1 && !own_dir ? cgroup_data(r, mi.super_opts) : NULL;
         struct rf_mount *c = add_mount(r);
-        if (!sub || !host || (v1 && !data) || !c) {
+        if (!sub || !host || (v1 && !own_dir && !data) || !c) {
             rc = err_set(err, -ENOMEM, "out of memory");
             break;
         }
-        c->kind = RF_MOUNT;
         c->dest = sub;
-        c->source = "cgroup";
-        c->type = v1 ? "cgroup" : "cgroup2";
-        c->data = data && *data ? data : NULL;
         c->flags = sm->flags | (has_opt(mi.mount_opts, "ro") ? MS_RDONLY : 0);
-        c->fallback_bind = host;
+        if (own_dir) {
+            c->kind = RF_BIND;
+            c->source = host;
+        } else {
+            c->kind = RF_MOUNT;
+            c->source = "cgroup";
+            c->type = v1 ? "cgroup" : "cgroup2";
+            c->data = data && *data ? data : NULL;
+            c->fallback_bind = host;
+        }
         /* "cpu,cpuacct": also "cpu" and "cpuacct" as symlinks, as runc does. */
         if (v1 && strchr(base, ',')) {
             char *names = own(r, strdup(base)), *save = NULL;
@@ -416,7 +436,8 @@ static int add_dev(struct ct_rootfs *r, const char *path, char type, unsigned ma
     return 0;
 }
 
-static int plan_mounts(struct ct_rootfs *r, const struct ct_spec *spec, struct disco_err *err)
+static int plan_mounts(struct ct_rootfs *r, const struct ct_spec *spec, const struct ct_cgroup *cg,
+                       struct disco_err *err)
 {
     for (size_t i = 0; i < spec->nmounts; i++) {
         const struct ct_mount *sm = &spec->mounts[i];
@@ -427,7 +448,9 @@ static int plan_mounts(struct ct_rootfs *r, const struct ct_spec *spec, struct d
         const char *type = sm->type && sm->type[0] ? sm->type : NULL;
         bool bind = sm->bind || (type && strcmp(type, "bind") == 0);
         if (!bind && type && strcmp(type, "cgroup") == 0) {
-            int rc = plan_cgroup(r, sm, dest, err);
+            /* A joined or new cgroup namespace: fresh mounts show its root. */
+            const struct ct_cgroup *mine = spec->ns[CT_NS_CGROUP].enabled ? NULL : cg;
+            int rc = plan_cgroup(r, sm, dest, mine, err);
             if (rc)
                 return rc;
             continue;
@@ -535,8 +558,8 @@ static int plan_sysctls(struct ct_rootfs *r, const struct ct_spec *spec, struct 
     return 0;
 }
 
-int ct_rootfs_prepare(const struct ct_spec *spec, bool in_userns, struct ct_rootfs **out,
-                      struct disco_err *err)
+int ct_rootfs_prepare(const struct ct_spec *spec, bool in_userns, const struct ct_cgroup *cg,
+                      struct ct_rootfs **out, struct disco_err *err)
 {
     *out = NULL;
     if (!spec || !spec->root_path)
@@ -565,7 +588,7 @@ int ct_rootfs_prepare(const struct ct_spec *spec, bool in_userns, struct ct_root
     r->readonly_root = spec->root_readonly;
     r->final_propagation = spec->rootfs_propagation;
     r->root_propagation = spec->rootfs_propagation ? spec->rootfs_propagation : MS_SLAVE | MS_REC;
-    if ((rc = plan_mounts(r, spec, err)) || (rc = plan_devices(r, spec, err)) ||
+    if ((rc = plan_mounts(r, spec, cg, err)) || (rc = plan_devices(r, spec, err)) ||
         (rc = plan_sysctls(r, spec, err)) ||
         (rc = plan_paths(r, spec->masked_paths, spec->nmasked, &r->masked, "linux.maskedPaths",
                          err)) ||

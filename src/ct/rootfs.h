@@ -23,6 +23,7 @@
 
 #include <stdbool.h>
 
+#include "ct/cgroup.h"
 #include "ct/child.h"
 #include "ct/spec.h"
 #include "util/err.h"
@@ -31,9 +32,15 @@ struct ct_rootfs;
 
 /* in_userns: the child will be in a new user namespace (no mknod: bind the
  * host's device nodes instead; sysfs only with a new network namespace).
+ * cg: the container's cgroup (NULL: none). A "cgroup" mount is, as runc
+ * does it: with a cgroup namespace, fresh cgroup mounts (they show the
+ * container's cgroup as their root); without one, bind mounts of the
+ * container's own directory in each host hierarchy (a fresh mount in the
+ * host's cgroup namespace would show the host's whole tree, and a cgroup2
+ * one costs an RCU grace period); with neither, the host's hierarchies.
  * The spec must outlive the plan. */
-int ct_rootfs_prepare(const struct ct_spec *spec, bool in_userns, struct ct_rootfs **out,
-                      struct disco_err *err);
+int ct_rootfs_prepare(const struct ct_spec *spec, bool in_userns, const struct ct_cgroup *cg,
+                      struct ct_rootfs **out, struct disco_err *err);
 void ct_rootfs_free(struct ct_rootfs *r);
 
 /* Child: from the host's view of the file system (in the new mount

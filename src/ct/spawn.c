@@ -35,6 +35,7 @@
 #include "ct/rootfs.h"
 #include "ct/security.h"
 
+#include <elf.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <sched.h>
@@ -74,7 +75,11 @@ extern char **environ;
  * <linux/sched.h> and <sched.h> need not be mixed. */
 struct ct_clone_args {
     uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls;
+    uint64_t set_tid, set_tid_size, cgroup;
 };
+#ifndef CLONE_INTO_CGROUP
+#define CLONE_INTO_CGROUP 0x200000000ULL
+#endif
 
 enum sync_type { SYNC_GO = 1, SYNC_PID, SYNC_PTY, SYNC_READY, SYNC_ERR };
 
@@ -255,17 +260,23 @@ static __attribute__((noreturn)) void child_die(int sock, const struct ct_child_
 
 /* A clone that behaves like fork (no CLONE_VM, no stack). flags: namespace
  * flags, CLONE_PARENT. *pidfd gets a pidfd when the kernel makes one. */
-static pid_t raw_fork(uint64_t flags, int *pidfd)
+/* cgroup_fd >= 0: CLONE_INTO_CGROUP (v2); without clone3 that fails with
+ * ENOSYS and the caller enters the cgroup another way. */
+static pid_t raw_fork_into(uint64_t flags, int *pidfd, int cgroup_fd)
 {
     int pfd = -1;
     struct ct_clone_args a;
     memset(&a, 0, sizeof a);
     a.flags = flags | (pidfd ? CLONE_PIDFD : 0);
+    if (cgroup_fd >= 0) {
+        a.flags |= CLONE_INTO_CGROUP;
+        a.cgroup = (uint64_t)cgroup_fd;
+    }
     a.pidfd = (uint64_t)(uintptr_t)&pfd;
     /* With CLONE_PARENT the child's exit signal is the caller's anyway. */
     a.exit_signal = (flags & CLONE_PARENT) ? 0 : SIGCHLD;
     long r = syscall(SYS_clone3, &a, sizeof a);
-    if (r < 0 && errno == ENOSYS) {
+    if (r < 0 && errno == ENOSYS && cgroup_fd < 0) {
         unsigned long f = (unsigned long)flags | ((flags & CLONE_PARENT) ? 0 : SIGCHLD);
         r = syscall(SYS_clone, f, 0UL, 0UL, 0UL, 0UL);
         pfd = -1;
@@ -273,6 +284,28 @@ static pid_t raw_fork(uint64_t flags, int *pidfd)
     if (r > 0 && pidfd)
         *pidfd = pfd;
     return (pid_t)r;
+}
+
+static pid_t raw_fork(uint64_t flags, int *pidfd)
+{
+    return raw_fork_into(flags, pidfd, -1);
+}
+
+/* A new, still single-threaded process entering its cgroup by itself (see
+ * ct_cgroup_self_enter_prepare). */
+static void child_self_enter_cgroup(struct ct_cgroup_self_enter *se, int sock)
+{
+    if (!se || !se->n)
+        return;
+    int r = ct_cgroup_self_enter(se);
+    for (size_t i = 0; i < se->n; i++)
+        close(se->tasks_fd[i]);
+    se->n = 0;
+    if (r < 0) {
+        struct ct_child_err e;
+        memset(&e, 0, sizeof e);
+        child_die(sock, (ct_child_fail(&e, -r, "entering the container's cgroup", NULL), &e));
+    }
 }
 
 /* Child, first thing: the parent's handlers (and ignored signals, which
@@ -950,6 +983,7 @@ struct spawn_plan {
     bool second_fork;
     bool in_userns;             /* new or joined */
     bool chroot_root;           /* no mount namespace at all */
+    struct ct_cgroup_self_enter cg_enter;  /* v1 tasks fds; n 0: not by itself */
     struct finish_plan fp;
 };
 
@@ -960,6 +994,7 @@ static __attribute__((noreturn)) void spawn_child(struct spawn_plan *pl, int soc
     const struct ct_spec *s = pl->spec;
     child_reset_signals();
     close(parent_sock);
+    child_self_enter_cgroup(&pl->cg_enter, sock);
 
     /* The parent writes our uid_map/gid_map/setgroups: they must be its
      * (a non-dumpable process's /proc files belong to root). */
@@ -1022,6 +1057,7 @@ static void plan_release(struct spawn_plan *pl, struct ct_bpf *bpf)
     for (int i = 0; i < CT_NS_COUNT; i++)
         close_fd(&pl->ns_fd[i]);
     close_fd(&pl->fp.fifo_fd);
+    ct_cgroup_self_enter_release(&pl->cg_enter);
     if (pl->rootfs)
         ct_rootfs_free(pl->rootfs);
     pl->rootfs = NULL;
@@ -1065,6 +1101,7 @@ int ct_spawn(const struct ct_spawn_opts *o, struct ct_child *out, struct disco_e
     struct ct_bpf bpf = {0};
     pl.fp.bpf = &bpf;
     pl.in_userns = s->ns[CT_NS_USER].enabled;
+    pl.cg_enter.v2_fd = -1;
     bool user_joined = pl.in_userns && s->ns[CT_NS_USER].path;
 
     uint64_t new_flags = 0;
@@ -1086,7 +1123,7 @@ int ct_spawn(const struct ct_spawn_opts *o, struct ct_child *out, struct disco_e
     struct setup su = {.sock = -1, .pid = 0, .pidfd = -1, .pty_master = -1,
                        .have_fifo = o->exec_fifo != NULL};
 
-    if (ns_new(s, CT_NS_MOUNT) && (r = ct_rootfs_prepare(s, pl.in_userns, &pl.rootfs, err)) < 0)
+    if (ns_new(s, CT_NS_MOUNT) && (r = ct_rootfs_prepare(s, pl.in_userns, o->cgroup, &pl.rootfs, err)) < 0)
         goto fail;
     if (s->seccomp && (r = ct_seccomp_compile(s->seccomp, &bpf, err)) < 0)
         goto fail;
@@ -1104,6 +1141,9 @@ int ct_spawn(const struct ct_spawn_opts *o, struct ct_child *out, struct disco_e
         r = err_errno(err, errno, "exec fifo '%s'", o->exec_fifo);
         goto fail;
     }
+    /* Fake trees (tests) and failures fall back to our writing its pid. */
+    if (o->cgroup && ct_cgroup_self_enter_prepare(o->cgroup, &pl.cg_enter, NULL) < 0)
+        pl.cg_enter.v2_fd = -1;
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
         r = err_errno(err, errno, "socketpair");
         goto fail;
@@ -1113,7 +1153,10 @@ int ct_spawn(const struct ct_spawn_opts *o, struct ct_child *out, struct disco_e
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
     int pidfd = -1;
-    pid_t pid = raw_fork(clone_flags, &pidfd);
+    pid_t pid = raw_fork_into(clone_flags, &pidfd, pl.cg_enter.v2_fd);
+    bool cg_entered = pid > 0 && (pl.cg_enter.v2_fd >= 0 || pl.cg_enter.n > 0);
+    if (pid < 0 && pl.cg_enter.v2_fd >= 0)     /* refused (no clone3?): the old way */
+        pid = raw_fork(clone_flags, &pidfd);
     if (pid == 0)
         spawn_child(&pl, sv[1], sv[0]);
     int clone_errno = errno;
@@ -1154,7 +1197,7 @@ int ct_spawn(const struct ct_spawn_opts *o, struct ct_child *out, struct disco_e
             setgroups_allowed = strncmp(buf, "deny", 4) != 0;
         }
     }
-    if (o->cgroup && (r = ct_cgroup_enter(o->cgroup, pid, err)) < 0)
+    if (o->cgroup && !cg_entered && (r = ct_cgroup_enter(o->cgroup, pid, err)) < 0)
         goto fail;
     if (s->process.oom_score_adj_set &&
         (r = write_oom_score_adj(pid, s->process.oom_score_adj, err)) < 0)
@@ -1187,6 +1230,7 @@ struct exec_plan {
     int ns_fd[CT_NS_COUNT];
     int root_fd;                /* the init's root to chroot into (no mount ns joined), -1 */
     bool in_userns;
+    struct ct_cgroup_self_enter cg_enter;  /* v1: the grandchild enters by itself */
     struct finish_plan fp;
 };
 
@@ -1220,6 +1264,7 @@ static __attribute__((noreturn)) void exec_child(struct exec_plan *pl, int sock,
         _exit(0);
     }
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    child_self_enter_cgroup(&pl->cg_enter, sock);
     int go_arg = 0;
     if (!child_wait_go(sock, &go_arg))
         _exit(1);
@@ -1231,13 +1276,15 @@ static __attribute__((noreturn)) void exec_child(struct exec_plan *pl, int sock,
 
 struct exec_pid_ctx {
     const struct ct_exec_opts *o;
+    bool cg_entered;            /* the process entered by itself */
 };
 
 static int exec_on_pid(void *ctx, pid_t pid, struct disco_err *err)
 {
     const struct ct_exec_opts *o = ((struct exec_pid_ctx *)ctx)->o;
     int r;
-    if (o->cgroup && (r = ct_cgroup_enter(o->cgroup, pid, err)) < 0)
+    if (o->cgroup && !((struct exec_pid_ctx *)ctx)->cg_entered &&
+        (r = ct_cgroup_enter(o->cgroup, pid, err)) < 0)
         return r;
     if (o->process->oom_score_adj_set &&
         (r = write_oom_score_adj(pid, o->process->oom_score_adj, err)) < 0)
@@ -1283,6 +1330,7 @@ int ct_exec_spawn(const struct ct_exec_opts *o, struct ct_child *out, struct dis
     for (int i = 0; i < CT_NS_COUNT; i++)
         pl.ns_fd[i] = -1;
     pl.root_fd = -1;
+    pl.cg_enter.v2_fd = -1;
     pl.fp.proc = o->process;
     for (int i = 0; i < 3; i++)
         pl.fp.stdio[i] = o->stdio[i];
@@ -1335,6 +1383,11 @@ int ct_exec_spawn(const struct ct_exec_opts *o, struct ct_child *out, struct dis
     }
     if (s->seccomp && (r = ct_seccomp_compile(s->seccomp, &bpf, err)) < 0)
         goto fail;
+    /* v1 only: v2's CLONE_INTO_CGROUP from inside the container's
+     * namespaces would be judged by their delegation rules. */
+    if (o->cgroup && ct_cgroup_mode(o->cgroup) == CT_CGROUP_V1 &&
+        ct_cgroup_self_enter_prepare(o->cgroup, &pl.cg_enter, NULL) < 0)
+        pl.cg_enter.n = 0;
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
         r = err_errno(err, errno, "socketpair");
         goto fail;
@@ -1360,8 +1413,9 @@ int ct_exec_spawn(const struct ct_exec_opts *o, struct ct_child *out, struct dis
     ct_bpf_free(&bpf);
     memset(&bpf, 0, sizeof bpf);
     su.intermediate = pid;
+    struct exec_pid_ctx ctx = {o, pl.cg_enter.n > 0};
+    ct_cgroup_self_enter_release(&pl.cg_enter);
 
-    struct exec_pid_ctx ctx = {o};
     if ((r = setup_wait(&su, "exec", setgroups_allowed, exec_on_pid, &ctx, err)) < 0)
         goto fail;
     close_fd(&su.sock);
@@ -1374,6 +1428,7 @@ fail:
     for (int i = 0; i < CT_NS_COUNT; i++)
         close_fd(&pl.ns_fd[i]);
     close_fd(&pl.root_fd);
+    ct_cgroup_self_enter_release(&pl.cg_enter);
     ct_bpf_free(&bpf);
     close_fd(&sv[0]);
     close_fd(&sv[1]);
@@ -1557,6 +1612,31 @@ bool ct_self_is_sealed(void)
     return seals >= 0 && (seals & SEALS_NEEDED) == SEALS_NEEDED;
 }
 
+/* How much of the executable the kernel and ld.so read: up to the end of
+ * the last segment (what the program headers describe). The rest is
+ * section headers and debug info, 3/4 of a -g build, copied for nothing on
+ * every start. Anything unexpected: the whole file. */
+static off_t loaded_size(int fd, off_t size)
+{
+    Elf64_Ehdr eh;
+    if (pread(fd, &eh, sizeof eh, 0) != (ssize_t)sizeof eh ||
+        memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 || eh.e_ident[EI_CLASS] != ELFCLASS64 ||
+        eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_phnum == 0 || eh.e_phnum > 256)
+        return size;
+    Elf64_Phdr ph[256];
+    size_t len = (size_t)eh.e_phnum * sizeof ph[0];
+    if (eh.e_phoff > (uint64_t)size || pread(fd, ph, len, (off_t)eh.e_phoff) != (ssize_t)len)
+        return size;
+    uint64_t end = eh.e_phoff + len;
+    for (size_t i = 0; i < eh.e_phnum; i++) {
+        if (ph[i].p_offset > (uint64_t)size || ph[i].p_filesz > (uint64_t)size - ph[i].p_offset)
+            return size;
+        if (ph[i].p_offset + ph[i].p_filesz > end)
+            end = ph[i].p_offset + ph[i].p_filesz;
+    }
+    return end < sizeof eh ? size : (off_t)end;
+}
+
 int ct_exec_from_sealed_copy(char **argv, char **envp, struct disco_err *err)
 {
     if (ct_self_is_sealed())
@@ -1577,7 +1657,8 @@ int ct_exec_from_sealed_copy(char **argv, char **envp, struct disco_err *err)
         return err_errno(err, e, "memfd_create");
     }
     int r = 0;
-    off_t left = st.st_size;
+    off_t left = loaded_size(src, st.st_size);
+    bool trimmed = left < st.st_size;
     while (left > 0) {
         ssize_t n = sendfile(mfd, src, NULL, (size_t)left);
         if (n < 0 && errno == EINTR)
@@ -1588,6 +1669,21 @@ int ct_exec_from_sealed_copy(char **argv, char **envp, struct disco_err *err)
             goto out;
         }
         left -= n;
+    }
+    if (trimmed) {
+        /* The section headers were cut off with the debug info: say so. */
+        Elf64_Ehdr eh;
+        if (pread(src, &eh, sizeof eh, 0) != (ssize_t)sizeof eh) {
+            r = err_errno(err, errno ? errno : EIO, "reading /proc/self/exe");
+            goto out;
+        }
+        eh.e_shoff = 0;
+        eh.e_shnum = 0;
+        eh.e_shstrndx = SHN_UNDEF;
+        if (pwrite(mfd, &eh, sizeof eh, 0) != (ssize_t)sizeof eh) {
+            r = err_errno(err, errno ? errno : EIO, "patching the memfd copy");
+            goto out;
+        }
     }
     if (fcntl(mfd, F_ADD_SEALS, SEALS_NEEDED) < 0) {
         r = err_errno(err, errno, "sealing the memfd copy");

@@ -659,7 +659,7 @@ static void rootfs_full_container(void)
 
     struct ct_rootfs *plan = NULL;
     struct disco_err err = {0};
-    int rc = ct_rootfs_prepare(s, false, &plan, &err);
+    int rc = ct_rootfs_prepare(s, false, NULL, &plan, &err);
     CHECK_EQ(rc, 0);
     if (rc)
         printf("  prepare: %s\n", err.msg);
@@ -693,7 +693,7 @@ static void rootfs_cgroup_layout(void)
     struct cg_expect ce = {.v1 = fs_magic("/sys/fs/cgroup") != CGROUP2_SUPER_MAGIC};
     struct ct_rootfs *plan = NULL;
     struct disco_err err = {0};
-    CHECK_EQ(ct_rootfs_prepare(s, false, &plan, &err), 0);
+    CHECK_EQ(ct_rootfs_prepare(s, false, NULL, &plan, &err), 0);
     if (plan) {
         struct ccase c = {.plan = plan, .unshare_extra = CLONE_NEWCGROUP,
                           .post = post_cgroup, .arg = &ce};
@@ -741,7 +741,7 @@ static void rootfs_readonly_root(void)
     spec_mount(s, "/mnt/rw", "tmpfs", "tmpfs", 0, NULL, false, false);
     struct ct_rootfs *plan = NULL;
     struct disco_err err = {0};
-    CHECK_EQ(ct_rootfs_prepare(s, false, &plan, &err), 0);
+    CHECK_EQ(ct_rootfs_prepare(s, false, NULL, &plan, &err), 0);
     if (plan) {
         struct ccase c = {.plan = plan, .post = post_readonly_root, .arg = &x};
         char why[600];
@@ -869,7 +869,7 @@ static void rootfs_symlink_swap(void)
 
         struct ct_rootfs *plan = NULL;
         struct disco_err err = {0};
-        CHECK_EQ(ct_rootfs_prepare(s, false, &plan, &err), 0);
+        CHECK_EQ(ct_rootfs_prepare(s, false, NULL, &plan, &err), 0);
         if (plan) {
             struct ccase c = {.plan = plan, .pre = pre_symlink,
                               .post = fail_late ? post_symlink_failed : post_symlink_ok,
@@ -984,7 +984,7 @@ static void rootfs_user_namespace(void)
     spec_strs(&s->readonly_paths, &s->nreadonly, "/proc/sys");
     struct ct_rootfs *plan = NULL;
     struct disco_err err = {0};
-    CHECK_EQ(ct_rootfs_prepare(s, true, &plan, &err), 0);
+    CHECK_EQ(ct_rootfs_prepare(s, true, NULL, &plan, &err), 0);
     if (plan) {
         struct ccase c = {.plan = plan, .userns = true, .newpid = true, .post = post_userns,
                           .pre_userns = pre_userns_locked, .arg = &x};
@@ -1056,7 +1056,7 @@ static void rootfs_shared_propagation(void)
     s->mounts[s->nmounts - 1].propagation = MS_PRIVATE;
     struct ct_rootfs *plan = NULL;
     struct disco_err err = {0};
-    CHECK_EQ(ct_rootfs_prepare(s, false, &plan, &err), 0);
+    CHECK_EQ(ct_rootfs_prepare(s, false, NULL, &plan, &err), 0);
     if (plan) {
         struct ccase c = {.plan = plan, .newpid = true, .pre = pre_private, .post = post_shared,
                           .arg = &x};
@@ -1079,18 +1079,18 @@ static void rootfs_prepare_rejects_bad_input(void)
     struct ct_rootfs *plan = (struct ct_rootfs *)1;
 
     struct ct_spec *s = spec_new("/nonexistent/ct-rootfs");
-    CHECK(ct_rootfs_prepare(s, false, &plan, &err) == -ENOENT);
+    CHECK(ct_rootfs_prepare(s, false, NULL, &plan, &err) == -ENOENT);
     CHECK(plan == NULL && strstr(err.msg, "root.path") != NULL);
     spec_free_hand(s);
 
     s = spec_new(t.root);
     spec_mount(s, "relative/dest", "tmpfs", "tmpfs", 0, NULL, false, false);
-    CHECK(ct_rootfs_prepare(s, false, &plan, &err) == -EINVAL);
+    CHECK(ct_rootfs_prepare(s, false, NULL, &plan, &err) == -EINVAL);
     spec_free_hand(s);
 
     s = spec_new(t.root);
     spec_mount(s, "/mnt/x", NULL, "/nonexistent/source", 0, NULL, true, false);
-    CHECK(ct_rootfs_prepare(s, false, &plan, &err) == -ENOENT);
+    CHECK(ct_rootfs_prepare(s, false, NULL, &plan, &err) == -ENOENT);
     CHECK(strstr(err.msg, "/nonexistent/source") != NULL);
     spec_free_hand(s);
 
@@ -1098,18 +1098,18 @@ static void rootfs_prepare_rejects_bad_input(void)
     s->devices = calloc(1, sizeof *s->devices);
     s->ndevices = 1;
     s->devices[0] = (struct ct_device){.path = strdup("/etc/evil"), .type = 'c', .major = 1, .minor = 3};
-    CHECK(ct_rootfs_prepare(s, false, &plan, &err) == -EINVAL);
+    CHECK(ct_rootfs_prepare(s, false, NULL, &plan, &err) == -EINVAL);
     spec_free_hand(s);
 
     s = spec_new(t.root);
     spec_sysctl(s, "../../etc/passwd", "x");
-    CHECK(ct_rootfs_prepare(s, false, &plan, &err) == -EINVAL);
+    CHECK(ct_rootfs_prepare(s, false, NULL, &plan, &err) == -EINVAL);
     spec_free_hand(s);
 
     /* a good one, with a path needing cleaning */
     s = spec_new(t.root);
     spec_mount(s, "//dev/../dev/./shm/", "tmpfs", "shm", 0, NULL, false, false);
-    CHECK_EQ(ct_rootfs_prepare(s, false, &plan, &err), 0);
+    CHECK_EQ(ct_rootfs_prepare(s, false, NULL, &plan, &err), 0);
     ct_rootfs_free(plan);
     spec_free_hand(s);
     tree_remove(&t);

@@ -2,11 +2,13 @@
  * busybox root file system built in a temp dir. Needs root and
  * /bin/busybox (busybox-static); each case SKIPs otherwise. */
 #define _GNU_SOURCE
+#include "ct/cgroup.h"
 #include "ct/spawn.h"
 #include "ct/spec.h"
 #include "t.h"
 
 #include <dirent.h>
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -760,7 +762,23 @@ static void exec_into_running_container(void)
 }
 
 /* The re-executed test binary's mode: prints what it sees. */
-static int sealed_check_main(void)
+/* The copy holds what the kernel loads, not the section headers and
+ * debug info of a -g build: smaller than the original, and no section
+ * headers left pointing past its end. */
+static bool sealed_copy_trimmed(const char *orig)
+{
+    struct stat a, b;
+    Elf64_Ehdr eh;
+    int fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    bool ok = fstat(fd, &a) == 0 && stat(orig, &b) == 0 &&
+              pread(fd, &eh, sizeof eh, 0) == (ssize_t)sizeof eh;
+    close(fd);
+    return ok && a.st_size < b.st_size && eh.e_shnum == 0 && eh.e_shoff == 0;
+}
+
+static int sealed_check_main(const char *orig)
 {
     bool sealed = ct_self_is_sealed();
     bool write_refused = true;
@@ -770,7 +788,8 @@ static int sealed_check_main(void)
         write_refused = write(fd, "x", 1) < 0;
         close(fd);
     }
-    printf("sealed=%d write_refused=%d\n", sealed, write_refused);
+    printf("sealed=%d write_refused=%d trimmed=%d\n", sealed, write_refused,
+           sealed_copy_trimmed(orig));
     return 0;
 }
 
@@ -785,7 +804,7 @@ static void sealed_reexec(void)
     if (pid == 0) {
         dup2(p[1], 1);
         close(p[0]);
-        char *argv[] = {(char *)g_self, "--sealed-check", NULL};
+        char *argv[] = {(char *)g_self, "--sealed-check", (char *)g_self, NULL};
         struct disco_err err = {0};
         ct_exec_from_sealed_copy(argv, environ, &err);
         fprintf(stderr, "sealed copy: %s\n", err.msg);
@@ -799,13 +818,180 @@ static void sealed_reexec(void)
     CHECK_EQ(waitpid(pid, &st, 0), pid);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-    CHECK(strcmp(out, "sealed=1 write_refused=1\n") == 0);
-    if (strcmp(out, "sealed=1 write_refused=1\n") != 0)
+    CHECK(strcmp(out, "sealed=1 write_refused=1 trimmed=1\n") == 0);
+    if (strcmp(out, "sealed=1 write_refused=1 trimmed=1\n") != 0)
         printf("  output: '%s'\n", out);
     struct stat sb;
     if (stat(g_self, &sb) == 0)
         printf("  (sealed re-exec of a %lld KiB binary: %.1f ms)\n", (long long)sb.st_size / 1024,
                (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
+}
+
+/* Real cgroups (v1 here): the init and an exec'd process end up in the
+ * container's cgroup in every hierarchy (they enter by themselves, see
+ * ct_cgroup_self_enter_prepare), and without a cgroup namespace the
+ * container's /sys/fs/cgroup shows only its own cgroup. */
+static void spawn_and_exec_enter_real_cgroup(void)
+{
+    if (ct_cgroup_detect(NULL) == CT_CGROUP_NONE) {
+        printf("  (skipped: no cgroup file system mounted)\n");
+        return;
+    }
+    char rel[64];
+    snprintf(rel, sizeof rel, "disco-test-spawn/%d", (int)getpid());
+    struct disco_err err = {0};
+    struct ct_cgroup *cg = NULL;
+    int rc = ct_cgroup_create(NULL, rel, NULL, &cg, &err);
+    if (rc < 0)
+        printf("  ct_cgroup_create: %s\n", err.msg);
+    CHECK_EQ(rc, 0);
+    if (rc < 0)
+        return;
+    struct ct_spec *s = spec_new("sleep", "30", NULL);
+    add_mount(s, "/sys/fs/cgroup", "cgroup", MS_NOSUID | MS_NOEXEC | MS_NODEV | MS_RDONLY, NULL);
+    struct ct_child init;
+    struct ct_spawn_opts o = {.spec = s, .cgroup = cg, .stdio = {-1, -1, -1}};
+    rc = ct_spawn(&o, &init, &err);
+    if (rc < 0)
+        printf("  ct_spawn: %s\n", err.msg);
+    CHECK_EQ(rc, 0);
+    if (rc == 0) {
+        pid_t *pids = NULL;
+        size_t n = 0;
+        CHECK_EQ(ct_cgroup_pids(cg, &pids, &n, &err), 0);
+        CHECK(n == 1 && pids && pids[0] == init.pid);
+        free(pids);
+        /* Every hierarchy disco uses, from /proc/PID/cgroup. */
+        char path[64], text[4096];
+        snprintf(path, sizeof path, "/proc/%d/cgroup", (int)init.pid);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        ssize_t len = fd >= 0 ? read(fd, text, sizeof text - 1) : -1;
+        text[len > 0 ? len : 0] = '\0';
+        if (fd >= 0)
+            close(fd);
+        CHECK(strstr(text, ":pids:/") && strstr(text, ":memory:/") ? true
+                                                                     : ct_cgroup_mode(cg) == CT_CGROUP_V2);
+        for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+            bool used = strstr(line, ":pids:") || strstr(line, ":memory:") ||
+                        strstr(line, ":freezer:") || strstr(line, ":devices:") ||
+                        strncmp(line, "0::", 3) == 0;
+            if (strncmp(line, "0::", 3) == 0 && ct_cgroup_mode(cg) == CT_CGROUP_V1)
+                used = false;   /* a hybrid host's empty unified hierarchy */
+            if (!used)
+                continue;
+            size_t ll = strlen(line), rl = strlen(rel);
+            CHECK(ll > rl && strcmp(line + ll - rl, rel) == 0);
+            if (!(ll > rl && strcmp(line + ll - rl, rel) == 0))
+                printf("  init's cgroup line: %s\n", line);
+        }
+
+        struct ct_process pr = s->process;
+        char *args[] = {"sh", "-c",
+                        "grep -c disco-test-spawn /proc/self/cgroup; "
+                        "cat /sys/fs/cgroup/pids/cgroup.procs | sort -n | head -1; "
+                        "ls /sys/fs/cgroup/pids | grep -c disco-test-spawn; exit 0", NULL};
+        pr.args = args;
+        pr.nargs = 3;
+        int p[2];
+        CHECK_EQ(pipe2(p, O_CLOEXEC), 0);
+        struct ct_exec_opts eo = {.init_pid = init.pid, .spec = s, .process = &pr,
+                                  .cgroup = cg, .stdio = {-1, p[1], p[1]}};
+        struct ct_child ex;
+        rc = ct_exec_spawn(&eo, &ex, &err);
+        close(p[1]);
+        if (rc < 0)
+            printf("  ct_exec_spawn: %s\n", err.msg);
+        CHECK_EQ(rc, 0);
+        if (rc == 0) {
+            char out[256];
+            read_all(p[0], out, sizeof out, 10000);
+            CHECK_EQ(wait_exit(&ex, 10000), 0);
+            ct_child_close(&ex);
+            /* In the cgroup in every v1 hierarchy (at least pids, memory,
+             * devices, freezer, cpu...); its pids view starts at the init
+             * (pid 1 in the container); no host tree above it. */
+            int lines = 0, first = 0, host_dirs = -1;
+            CHECK(sscanf(out, "%d\n%d\n%d", &lines, &first, &host_dirs) == 3);
+            CHECK(lines >= (ct_cgroup_mode(cg) == CT_CGROUP_V1 ? 4 : 1));
+            CHECK_EQ(first, 1);
+            CHECK_EQ(host_dirs, 0);
+            if (t_st.case_failed)
+                printf("  exec output: '%s'\n", out);
+        }
+        close(p[0]);
+        kill(init.pid, SIGKILL);
+        CHECK_EQ(wait_exit(&init, 10000), 128 + SIGKILL);
+        ct_child_close(&init);
+    }
+    CHECK_EQ(ct_cgroup_destroy(cg, &err), 0);
+    ct_cgroup_free(cg);
+    /* The parent it made, in each hierarchy (v2: the top one). */
+    rmdir("/sys/fs/cgroup/disco-test-spawn");
+    DIR *d = opendir("/sys/fs/cgroup");
+    for (struct dirent *de; d && (de = readdir(d));) {
+        char dir[512];
+        snprintf(dir, sizeof dir, "/sys/fs/cgroup/%s/disco-test-spawn", de->d_name);
+        if (de->d_name[0] != '.')
+            rmdir(dir);
+    }
+    if (d)
+        closedir(d);
+    spec_free(s);
+    CHECK(no_children_left());
+}
+
+/* cgroup v2 through clone3(CLONE_INTO_CGROUP): a hybrid host's unified
+ * hierarchy (no controllers) is real cgroup2, so this runs here too. */
+static void spawn_into_v2_cgroup(void)
+{
+    const char *root = NULL;
+    if (ct_cgroup_detect("/sys/fs/cgroup/unified") == CT_CGROUP_V2)
+        root = "/sys/fs/cgroup/unified";
+    else if (ct_cgroup_detect(NULL) == CT_CGROUP_V2)
+        root = "/sys/fs/cgroup";
+    if (!root) {
+        printf("  (skipped: no cgroup2 hierarchy mounted)\n");
+        return;
+    }
+    char rel[64];
+    snprintf(rel, sizeof rel, "disco-test-v2-%d", (int)getpid());
+    struct disco_err err = {0};
+    struct ct_cgroup *cg = NULL;
+    int rc = ct_cgroup_create(root, rel, NULL, &cg, &err);
+    if (rc < 0)
+        printf("  ct_cgroup_create(%s): %s\n", root, err.msg);
+    CHECK_EQ(rc, 0);
+    if (rc < 0)
+        return;
+    CHECK_EQ(ct_cgroup_mode(cg), CT_CGROUP_V2);
+    struct ct_spec *s = spec_new("cat", "/proc/self/cgroup", NULL);
+    char out[1024];
+    int st = -1;
+    int p[2];
+    CHECK_EQ(pipe2(p, O_CLOEXEC), 0);
+    struct ct_spawn_opts o = {.spec = s, .cgroup = cg, .stdio = {-1, p[1], p[1]}};
+    struct ct_child c;
+    rc = ct_spawn(&o, &c, &err);
+    close(p[1]);
+    if (rc < 0)
+        printf("  ct_spawn: %s\n", err.msg);
+    CHECK_EQ(rc, 0);
+    if (rc == 0) {
+        read_all(p[0], out, sizeof out, 10000);
+        st = wait_exit(&c, 10000);
+        ct_child_close(&c);
+        CHECK_EQ(st, 0);
+        char want[96];
+        snprintf(want, sizeof want, "0::/%s\n", rel);
+        CHECK(strstr(out, want) != NULL);
+        if (!strstr(out, want))
+            printf("  /proc/self/cgroup: '%s' (want '%s')\n", out, want);
+    }
+    close(p[0]);
+    CHECK_EQ(ct_cgroup_destroy(cg, &err), 0);
+    ct_cgroup_free(cg);
+    spec_free(s);
+    CHECK(no_children_left());
 }
 
 /* ---- the rootfs ---- */
@@ -837,8 +1023,8 @@ static bool make_rootfs(void)
 
 int main(int argc, char **argv)
 {
-    if (argc > 1 && strcmp(argv[1], "--sealed-check") == 0)
-        return sealed_check_main();
+    if (argc > 2 && strcmp(argv[1], "--sealed-check") == 0)
+        return sealed_check_main(argv[2]);
     g_self = realpath("/proc/self/exe", NULL);
     setvbuf(stdout, NULL, _IOLBF, 0);
     signal(SIGPIPE, SIG_IGN);   /* the children must not inherit it (reset) */
@@ -861,6 +1047,8 @@ int main(int argc, char **argv)
     RUN(spawn_preserve_fds);
     RUN(spawn_cwd_is_contained);
     RUN(spawn_joins_namespaces_by_path);
+    RUN(spawn_and_exec_enter_real_cgroup);
+    RUN(spawn_into_v2_cgroup);
     RUN(spawn_seccomp_applies);
     RUN(exec_into_running_container);
     RUN(sealed_reexec);
