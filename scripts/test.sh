@@ -34,6 +34,16 @@ fatal_step() {
 
 ./scripts/deps.sh || fatal_step "deps: could not install dependencies"
 
+# CRIU for the checkpoint/restore tests: Debian 12's 3.17 cannot run on
+# kernels from 6.13 on, so scripts/criu.sh builds Debian trixie's source
+# (cached under $DISCO_CACHE/criu, keyed by its inputs).
+if criu_dir=$(./scripts/criu.sh 2> "$LOG/criu.log" | tail -n 1) && [ -x "$criu_dir/criu" ]; then
+  export DISCO_CRIU=$criu_dir/criu
+else
+  tail -n 30 "$LOG/criu.log" >&2
+  fatal_step "criu: building CRIU from Debian's source failed (see $LOG/criu.log)"
+fi
+
 J=$(disco_jobs)
 make -s -j"$J" all > "$LOG/build.log" 2>&1 || { cat "$LOG/build.log" >&2; fatal_step "build: make failed"; }
 make -s -j"$J" SAN=1 all > "$LOG/build-san.log" 2>&1 || { cat "$LOG/build-san.log" >&2; fatal_step "build: make SAN=1 failed"; }

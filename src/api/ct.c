@@ -592,20 +592,18 @@ int ctg_start(struct guest *g, struct disco_err *err)
     int rc = run_begin(g, &r, err);
     if (rc < 0)
         return rc;
-    /* Without a terminal: stdin is a socket (input is sent with
-     * MSG_NOSIGNAL: a container that closed it must not SIGPIPE us),
-     * stdout and stderr one pipe, in order, to the console. */
+    /* Without a terminal: stdin is a pipe, stdout and stderr one pipe, in
+     * order, to the console. Pipes, not a socket pair: CRIU looks a unix
+     * socket up in the container's network namespace, where ours is not,
+     * and refuses the dump. */
     int in[2] = {-1, -1}, outp[2] = {-1, -1};
     struct ct_spawn_opts o = {.spec = r->spec, .cgroup = r->cg, .stdio = {-1, -1, -1},
                               .before_run = before_run, .ctx = r};
     if (!g->ct_cfg.terminal) {
-        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, in) < 0 ||
-            pipe2(outp, O_CLOEXEC) < 0) {
+        if (pipe2(in, O_CLOEXEC) < 0 || pipe2(outp, O_CLOEXEC) < 0) {
             rc = err_errno(err, errno, "guest '%s': console pipes", g->name);
             goto fail;
         }
-        shutdown(in[0], SHUT_WR);
-        shutdown(in[1], SHUT_RD);
         o.stdio[0] = in[0];
         o.stdio[1] = o.stdio[2] = outp[1];
     }
@@ -816,9 +814,22 @@ int ctg_console_write(struct guest *g, const uint8_t *buf, size_t len)
     if (g->ct_in_fd >= 0) {
         if (len > INT32_MAX)
             len = INT32_MAX;
-        ssize_t w = send(g->ct_in_fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
-        if (w < 0 && errno == ENOTSOCK)
-            w = write(g->ct_in_fd, buf, len);   /* the pty master (non-blocking) */
+        /* A container that closed its stdin must not SIGPIPE the host
+         * process: blocked on this thread, and taken back if it came. */
+        sigset_t pipe_set, old, pending;
+        sigemptyset(&pipe_set);
+        sigaddset(&pipe_set, SIGPIPE);
+        pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+        sigpending(&pending);
+        bool was_pending = sigismember(&pending, SIGPIPE) == 1;
+        ssize_t w = write(g->ct_in_fd, buf, len);   /* pipe or pty master, non-blocking */
+        int e = errno;
+        if (w < 0 && e == EPIPE && !was_pending) {
+            struct timespec zero = {0, 0};
+            sigtimedwait(&pipe_set, NULL, &zero);
+        }
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        errno = e;
         if (w >= 0)
             n = (int)w;
         else if (errno == EAGAIN || errno == EINTR)
@@ -1412,21 +1423,46 @@ int disco_ct_restore(struct disco_host *h, const char *name, const char *dir,
         guest_close(g);
         return rc;
     }
-    /* CRIU restores the processes' own stdio, not ours: a restored
-     * container has no console (its log gets nothing). */
+    /* Into the same cgroup paths as dumped (its own name's), with new
+     * console pipes in place of the ones the checkpoint recorded. A
+     * container with a terminal gets none: its pty is not restored. */
     struct disco_err e;
     err_clear(&e);
     pid_t pid = -1;
-    const char *cgdir = r->cg ? ct_cgroup_dir(r->cg, "memory") : NULL;
-    rc = ct_criu_restore(r->spec, dir, cgdir, &pid, &e);
+    int in[2] = {-1, -1}, outp[2] = {-1, -1};
+    if (!g->ct_cfg.terminal && (pipe2(in, O_CLOEXEC) < 0 || pipe2(outp, O_CLOEXEC) < 0)) {
+        rc = err_errno(err, errno, "guest '%s': console pipes", g->name);
+        for (int i = 0; i < 2; i++)
+            if (in[i] >= 0)
+                close(in[i]);
+        run_abort(r);
+        guest_close(g);
+        return rc;
+    }
+    int stdio[3] = {in[0], outp[1], outp[1]};
+    rc = ct_criu_restore(r->spec, dir, NULL, g->ct_cfg.terminal ? NULL : stdio, &pid, &e);
+    if (in[0] >= 0)
+        close(in[0]);
+    if (outp[1] >= 0)
+        close(outp[1]);
     if (rc < 0) {
         rc = err_set(err, rc, "guest '%s': restore: %s", g->name, e.msg);
+        if (in[1] >= 0)
+            close(in[1]);
+        if (outp[0] >= 0)
+            close(outp[0]);
         run_abort(r);
         guest_close(g);
         return rc;
     }
     r->pid = pid;
     r->our_child = false;
+    if (outp[0] >= 0) {
+        r->con_fd = outp[0];
+        r->in_fd = in[1];
+        set_nonblock(r->con_fd);
+        set_nonblock(r->in_fd);
+    }
     if ((rc = run_launch(g, r, err)) < 0) {
         kill(pid, SIGKILL);
         run_abort(r);

@@ -28,6 +28,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <json-c/json.h>
+
 extern char **environ;
 
 #define CRIU_CHECK_TIMEOUT_MS 20000
@@ -35,8 +37,17 @@ extern char **environ;
 /* What we keep of a run's stdout+stderr (its first part: where criu check
  * says what is wrong). */
 #define OUT_MAX 8192
-/* The fd a joined network namespace is handed to criu restore on. */
+/* The fds criu restore inherits: a joined network namespace, then the
+ * new stdio pipes (first stdio one + 0..2). */
 #define NETNS_CHILD_FD 3
+#define STDIO_CHILD_FD 4
+/* Where checkpoint records what the init's fds 0-2 were, as runc does
+ * (same name and format: a JSON array of three strings). */
+#define DESCRIPTORS_FILE "descriptors.json"
+
+struct fd_pass {
+    int src, dst;
+};
 
 /* ---- argv building ----------------------------------------------------- */
 
@@ -109,23 +120,29 @@ static void out_append(struct run_result *rr, const char *p, size_t n)
     rr->out[rr->out_len] = '\0';
 }
 
-/* Run argv (argv[0] looked up in PATH); inherit_fd >= 0 is given to the
- * child as NETNS_CHILD_FD. -ENOENT if the program is missing, -ETIMEDOUT
- * (child killed) after timeout_ms. */
-static int run_tool(char *const argv[], int inherit_fd, int timeout_ms, struct run_result *rr,
-                    struct disco_err *err)
+/* Run argv (argv[0] looked up in PATH); fds[i].src is given to the child
+ * as fds[i].dst. -ENOENT if the program is missing, -ETIMEDOUT (child
+ * killed) after timeout_ms. */
+#define PASS_MAX 4
+static int run_tool(char *const argv[], const struct fd_pass *fds, size_t nfds, int timeout_ms,
+                    struct run_result *rr, struct disco_err *err)
 {
     memset(rr, 0, sizeof *rr);
+    if (nfds > PASS_MAX)
+        return err_set(err, -EINVAL, "too many descriptors for %s", argv[0]);
     int p[2];
     if (pipe2(p, O_CLOEXEC) < 0)
         return err_errno(err, errno, "cannot create a pipe for %s", argv[0]);
-    int src_fd = -1;
-    if (inherit_fd >= 0) {
+    int src_fd[PASS_MAX];
+    for (size_t i = 0; i < nfds; i++) {
         /* adddup2 with equal descriptors would keep FD_CLOEXEC on older
-         * glibc: hand over a copy that cannot be NETNS_CHILD_FD. */
-        src_fd = fcntl(inherit_fd, F_DUPFD_CLOEXEC, NETNS_CHILD_FD + 1);
-        if (src_fd < 0) {
+         * glibc, and a source may be another's target: hand over copies
+         * above every target. */
+        src_fd[i] = fcntl(fds[i].src, F_DUPFD_CLOEXEC, STDIO_CHILD_FD + 3);
+        if (src_fd[i] < 0) {
             int e = errno;
+            while (i-- > 0)
+                close(src_fd[i]);
             close(p[0]);
             close(p[1]);
             return err_errno(err, e, "cannot pass a descriptor to %s", argv[0]);
@@ -138,8 +155,8 @@ static int run_tool(char *const argv[], int inherit_fd, int timeout_ms, struct r
     posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_adddup2(&fa, p[1], 1);
     posix_spawn_file_actions_adddup2(&fa, p[1], 2);
-    if (src_fd >= 0)
-        posix_spawn_file_actions_adddup2(&fa, src_fd, NETNS_CHILD_FD);
+    for (size_t i = 0; i < nfds; i++)
+        posix_spawn_file_actions_adddup2(&fa, src_fd[i], fds[i].dst);
     sigset_t none, all;
     sigemptyset(&none);
     sigfillset(&all);
@@ -151,8 +168,8 @@ static int run_tool(char *const argv[], int inherit_fd, int timeout_ms, struct r
     posix_spawn_file_actions_destroy(&fa);
     posix_spawnattr_destroy(&attr);
     close(p[1]);
-    if (src_fd >= 0)
-        close(src_fd);
+    for (size_t i = 0; i < nfds; i++)
+        close(src_fd[i]);
     if (r != 0) {
         close(p[0]);
         return err_errno(err, r, "cannot run %s", argv[0]);
@@ -315,15 +332,73 @@ static void log_tail(const char *dir, const char *name, char *out, size_t size)
     pick_lines(text, false, 3, out, size);
 }
 
+/* What the init's fds 0-2 are ("pipe:[123]", "/dev/null"...), saved
+ * next to the images: restore hands new pipes in their place. */
+static int save_descriptors(pid_t init_pid, const char *image_dir, struct disco_err *err)
+{
+    json_object *arr = json_object_new_array();
+    if (!arr)
+        return err_errno(err, ENOMEM, "checkpoint");
+    for (int i = 0; i < 3; i++) {
+        char link[64], target[PATH_MAX];
+        snprintf(link, sizeof link, "/proc/%d/fd/%d", (int)init_pid, i);
+        ssize_t n = readlink(link, target, sizeof target - 1);
+        target[n > 0 ? n : 0] = '\0';
+        json_object_array_add(arr, json_object_new_string(target));
+    }
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/" DESCRIPTORS_FILE, image_dir);
+    int r = json_object_to_file_ext(path, arr, JSON_C_TO_STRING_PLAIN) == 0
+                ? 0 : err_set(err, -EIO, "checkpoint: cannot write %s", path);
+    json_object_put(arr);
+    return r;
+}
+
+/* desc[i]: the saved descriptors ("" when unknown: an older checkpoint). */
+static void load_descriptors(const char *image_dir, char desc[3][64])
+{
+    for (int i = 0; i < 3; i++)
+        desc[i][0] = '\0';
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/" DESCRIPTORS_FILE, image_dir);
+    json_object *arr = json_object_from_file(path);
+    if (!arr)
+        return;
+    if (json_object_is_type(arr, json_type_array))
+        for (size_t i = 0; i < 3 && i < json_object_array_length(arr); i++) {
+            const char *v = json_object_get_string(json_object_array_get_idx(arr, i));
+            if (v)
+                snprintf(desc[i], sizeof desc[i], "%s", v);
+        }
+    json_object_put(arr);
+}
+
+/* Which criu: $DISCO_CRIU; else the one scripts/criu.sh builds from
+ * Debian trixie's source ($DISCO_CACHE, default /var/cache/disco, then
+ * criu/default/criu), because Debian 12's criu 3.17 fails `criu check` on
+ * kernels from 6.13 on (the split vvar mapping); else criu on $PATH. */
+static const char *criu_program(char *buf, size_t size)
+{
+    const char *env = getenv("DISCO_CRIU");
+    if (env && env[0])
+        return env;
+    const char *cache = getenv("DISCO_CACHE");
+    int n = snprintf(buf, size, "%s/criu/default/criu", cache && cache[0] ? cache : "/var/cache/disco");
+    if (n > 0 && (size_t)n < size && access(buf, X_OK) == 0)
+        return buf;
+    return "criu";
+}
+
 /* ---- public ------------------------------------------------------------ */
 
 int ct_criu_available(struct disco_err *err)
 {
-    char *argv[] = {"criu", "check", NULL};
+    char prog[PATH_MAX];
+    char *argv[] = {(char *)criu_program(prog, sizeof prog), "check", NULL};
     struct run_result *rr = malloc(sizeof *rr);
     if (!rr)
         return err_errno(err, ENOMEM, "criu check");
-    int r = run_tool(argv, -1, CRIU_CHECK_TIMEOUT_MS, rr, err);
+    int r = run_tool(argv, NULL, 0, CRIU_CHECK_TIMEOUT_MS, rr, err);
     if (r == -ENOENT) {
         free(rr);
         return err_set(err, -ENOENT, "criu is not installed (Debian package criu)");
@@ -421,7 +496,8 @@ int ct_criu_checkpoint(pid_t init_pid, const struct ct_spec *spec, const char *i
         return r;
 
     struct argv_buf a = {0};
-    argv_add(&a, "criu");
+    char prog[PATH_MAX];
+    argv_add(&a, "%s", criu_program(prog, sizeof prog));
     argv_add(&a, "dump");
     argv_add(&a, "-t");
     argv_add(&a, "%d", (int)init_pid);
@@ -469,7 +545,12 @@ int ct_criu_checkpoint(pid_t init_pid, const struct ct_spec *spec, const char *i
         argv_free(&a);
         return err_errno(err, ENOMEM, "checkpoint");
     }
-    r = run_tool(a.v, -1, CRIU_RUN_TIMEOUT_MS, rr, err);
+    if ((r = save_descriptors(init_pid, image_dir, err)) < 0) {
+        argv_free(&a);
+        free(rr);
+        return r;
+    }
+    r = run_tool(a.v, NULL, 0, CRIU_RUN_TIMEOUT_MS, rr, err);
     argv_free(&a);
     if (r == 0 && !(WIFEXITED(rr->status) && WEXITSTATUS(rr->status) == 0)) {
         char what[96];
@@ -509,7 +590,7 @@ static int cgroup_root_arg(const char *dir, char *out, size_t size, struct disco
 }
 
 int ct_criu_restore(const struct ct_spec *spec, const char *image_dir, const char *cgroup_dir,
-                    pid_t *pid, struct disco_err *err)
+                    const int stdio[3], pid_t *pid, struct disco_err *err)
 {
     if (pid)
         *pid = 0;
@@ -564,7 +645,8 @@ int ct_criu_restore(const struct ct_spec *spec, const char *image_dir, const cha
     unlink(pidfile);
 
     struct argv_buf a = {0};
-    argv_add(&a, "criu");
+    char prog[PATH_MAX];
+    argv_add(&a, "%s", criu_program(prog, sizeof prog));
     argv_add(&a, "restore");
     add_common(&a, spec, image_dir, "restore.log", root);
     argv_add(&a, "--restore-detached");
@@ -586,9 +668,27 @@ int ct_criu_restore(const struct ct_spec *spec, const char *image_dir, const cha
         argv_add(&a, "--external");
         argv_add(&a, "mnt[%s]:/dev/null", spec->masked_paths[i]);
     }
+    struct fd_pass pass[PASS_MAX];
+    size_t npass = 0;
     if (netns_fd >= 0) {
         argv_add(&a, "--inherit-fd");
         argv_add(&a, "fd[%d]:extRootNetNS", NETNS_CHILD_FD);
+        pass[npass++] = (struct fd_pass){netns_fd, NETNS_CHILD_FD};
+    }
+    /* The init's stdio pipes led out of the container (to whoever started
+     * it): new ones take their place, once per pipe (stdout and stderr
+     * often share one). */
+    char desc[3][64];
+    load_descriptors(image_dir, desc);
+    for (int i = 0; stdio && i < 3; i++) {
+        bool dup = false;
+        for (int j = 0; j < i; j++)
+            dup = dup || (desc[j][0] && strcmp(desc[i], desc[j]) == 0);
+        if (stdio[i] < 0 || dup || strncmp(desc[i], "pipe:", 5) != 0)
+            continue;
+        argv_add(&a, "--inherit-fd");
+        argv_add(&a, "fd[%d]:%s", STDIO_CHILD_FD + i, desc[i]);
+        pass[npass++] = (struct fd_pass){stdio[i], STDIO_CHILD_FD + i};
     }
     struct run_result *rr = a.oom ? NULL : malloc(sizeof *rr);
     if (!rr) {
@@ -596,7 +696,7 @@ int ct_criu_restore(const struct ct_spec *spec, const char *image_dir, const cha
         r = err_errno(err, ENOMEM, "restore");
         goto out_fd;
     }
-    r = run_tool(a.v, netns_fd, CRIU_RUN_TIMEOUT_MS, rr, err);
+    r = run_tool(a.v, pass, npass, CRIU_RUN_TIMEOUT_MS, rr, err);
     argv_free(&a);
     if (r == 0 && !(WIFEXITED(rr->status) && WEXITSTATUS(rr->status) == 0)) {
         char what[96];

@@ -519,6 +519,11 @@ struct finish_plan {
     int fifo_fd;                /* -1: none */
     const struct ct_bpf *bpf;
     int cap_last;
+    /* Its own session even without a terminal (the container's init, as in
+     * LXC): a session led from outside its pid namespace is one CRIU
+     * cannot dump, and nothing in the container should share the
+     * runtime's. */
+    bool new_session;
 };
 
 /* From the terminal or stdio to the execve. Never returns. */
@@ -561,6 +566,8 @@ static __attribute__((noreturn)) void child_finish(const struct finish_plan *fp,
         if (slave > 2)
             close(slave);
     } else {
+        if (fp->new_session && setsid() < 0)
+            child_die(sock, (ct_child_fail(&e, errno, "setsid", NULL), &e));
         /* Through temporaries, so stdio[1] == 0 and the like work. */
         int tmp[3] = {-1, -1, -1};
         for (int i = 0; i < 3; i++)
@@ -1102,6 +1109,7 @@ int ct_spawn(const struct ct_spawn_opts *o, struct ct_child *out, struct disco_e
     pl.fp.bpf = &bpf;
     pl.in_userns = s->ns[CT_NS_USER].enabled;
     pl.cg_enter.v2_fd = -1;
+    pl.fp.new_session = true;
     bool user_joined = pl.in_userns && s->ns[CT_NS_USER].path;
 
     uint64_t new_flags = 0;

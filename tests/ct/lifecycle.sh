@@ -203,7 +203,20 @@ pass "ct/lifecycle: network"
 ok "start for checkpoint" start "$C"
 dc checkpoint "$C" "$TMP/ckpt"
 if [ "$rc" = 0 ]; then
+  expect_state running "after checkpoint (left running)"
   ok "stop after checkpoint" stop "$C"
+  # --stop, then restore: running again, and exec works in it.
+  ok "start for checkpoint --stop" start "$C"
+  ok "mark" exec "$C" -- sh -c 'echo before-ckpt > /tmp/mark'
+  ok "checkpoint --stop" checkpoint "$C" "$TMP/ckpt2" --stop
+  expect_state stopped "after checkpoint --stop"
+  refused "restore from nothing" restore "$C" "$TMP/no-such-ckpt"
+  ok "restore" restore "$C" "$TMP/ckpt2"
+  expect_state running "after restore"
+  refused "restore while running" restore "$C" "$TMP/ckpt2"
+  ok "exec after restore" exec "$C" -- cat /tmp/mark
+  [ "$out" = before-ckpt ] || die "after restore /tmp/mark is '$out'"
+  ok "stop after restore" stop "$C"
   pass "ct/lifecycle: checkpoint"
 else
   [ "$rc" = 1 ] && grep -q 'disco: error: .*criu' <<< "$err" || die "checkpoint: exit $rc, '$err'"

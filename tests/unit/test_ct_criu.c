@@ -69,20 +69,20 @@ static void criu_restore_missing_images(void)
     struct disco_err err = {0};
     struct ct_spec spec = {.root_path = "/"};
     pid_t pid = 1234;
-    int r = ct_criu_restore(&spec, "/nonexistent/disco-test-criu", NULL, &pid, &err);
+    int r = ct_criu_restore(&spec, "/nonexistent/disco-test-criu", NULL, NULL, &pid, &err);
     CHECK_EQ(r, -ENOENT);
     CHECK(strstr(err.msg, "/nonexistent/disco-test-criu") != NULL);
     CHECK_EQ(pid, 0);
     /* A directory that holds no checkpoint. */
     char dir[] = "/tmp/disco-test-criu.XXXXXX";
     CHECK(mkdtemp(dir) != NULL);
-    r = ct_criu_restore(&spec, dir, NULL, &pid, &err);
+    r = ct_criu_restore(&spec, dir, NULL, NULL, &pid, &err);
     CHECK_EQ(r, -ENOENT);
     CHECK(strstr(err.msg, "inventory.img") != NULL);
     rmdir(dir);
-    CHECK_EQ(ct_criu_restore(NULL, dir, NULL, &pid, &err), -EINVAL);
-    CHECK_EQ(ct_criu_restore(&spec, NULL, NULL, &pid, &err), -EINVAL);
-    CHECK_EQ(ct_criu_restore(&spec, dir, NULL, NULL, &err), -EINVAL);
+    CHECK_EQ(ct_criu_restore(NULL, dir, NULL, NULL, &pid, &err), -EINVAL);
+    CHECK_EQ(ct_criu_restore(&spec, NULL, NULL, NULL, &pid, &err), -EINVAL);
+    CHECK_EQ(ct_criu_restore(&spec, dir, NULL, NULL, NULL, &err), -EINVAL);
 }
 
 static void criu_checkpoint_bad_args(void)
@@ -167,6 +167,8 @@ static void criu_command_lines(void)
     char path[4096];
     snprintf(path, sizeof path, "%s:%s", bin, saved);
     setenv("PATH", path, 1);
+    /* ct/criu prefers $DISCO_CRIU and the cached build to $PATH. */
+    setenv("DISCO_CRIU", script, 1);
     setenv("FAKE_CRIU_ARGS", args, 1);
 
     char *masked[] = {"/proc/version"};
@@ -210,7 +212,7 @@ static void criu_command_lines(void)
         close(fd);
     unlink(args);
     pid_t pid = 0;
-    r = ct_criu_restore(&spec, img, "disco/x", &pid, &err);
+    r = ct_criu_restore(&spec, img, "disco/x", NULL, &pid, &err);
     if (r)
         printf("  (%s)\n", err.msg);
     CHECK_EQ(r, 0);
@@ -233,6 +235,7 @@ static void criu_command_lines(void)
     }
 
     setenv("PATH", saved, 1);
+    unsetenv("DISCO_CRIU");
     unsetenv("FAKE_CRIU_ARGS");
     free(saved);
     rmtree(dir);
@@ -258,9 +261,15 @@ static long long read_counter(const char *path)
 }
 
 /* The container's init: pid 1 of a new pid namespace, its root a bind
- * mount of root_dir; counts in memory and writes the count to /counter.
- * Tells the test it runs through ready_fd, then closes everything (CRIU
- * refuses pipes to the outside). */
+ * mount of root_dir, running a program of that root (a container's
+ * processes map only files CRIU can find in its mount namespace): busybox's
+ * shell, counting in memory and writing the count to /counter. At 200 it
+ * tells the test through fd 3, then closes every fd (CRIU refuses pipes to
+ * the outside). */
+static const char counter_script[] =
+    "exec 0<&- 1>&- 2>&-; i=0; while :; do i=$((i+1)); echo $i > /counter; "
+    "if [ $i = 200 ]; then echo -n r >&3; exec 3>&-; fi; usleep 1000; done";
+
 static void counter_init(const char *root_dir, int ready_fd)
 {
     if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
@@ -269,25 +278,28 @@ static void counter_init(const char *root_dir, int ready_fd)
         umount2("/old", MNT_DETACH) < 0)
         _exit(10);
     setsid();
-    int fd = open("/counter", O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0)
+    if (dup2(ready_fd, 3) != 3)
         _exit(11);
-    struct timespec tick = {0, 1000000};
-    for (unsigned long long n = 1;; n++) {
-        char buf[32];
-        int len = snprintf(buf, sizeof buf, "%020llu\n", n);
-        if (pwrite(fd, buf, (size_t)len, 0) != len)
-            _exit(12);
-        if (n == 200) {
-            if (write(ready_fd, "r", 1) != 1)
-                _exit(13);
-            syscall(SYS_close_range, 0, ~0u, 0);
-            fd = open("/counter", O_RDWR | O_CLOEXEC);
-            if (fd < 0)
-                _exit(14);
-        }
-        nanosleep(&tick, NULL);     /* the workload's pace, not synchronisation */
-    }
+    syscall(SYS_close_range, 4, ~0u, 0);
+    execl("/bin/busybox", "sh", "-c", counter_script, (char *)NULL);
+    _exit(12);
+}
+
+static bool copy_file(const char *from, const char *to, mode_t mode)
+{
+    int in = open(from, O_RDONLY | O_CLOEXEC);
+    int out = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+    bool ok = in >= 0 && out >= 0;
+    char buf[65536];
+    ssize_t n = 0;
+    while (ok && (n = read(in, buf, sizeof buf)) > 0)
+        ok = write(out, buf, (size_t)n) == n;
+    ok = ok && n == 0;
+    if (in >= 0)
+        close(in);
+    if (out >= 0)
+        close(out);
+    return ok;
 }
 
 static bool wait_exit(pid_t pid, int ms)
@@ -313,6 +325,10 @@ static void criu_round_trip(void)
     char old[700];
     snprintf(old, sizeof old, "%s/old", root);
     CHECK(mkdir(root, 0755) == 0 && mkdir(old, 0755) == 0);
+    char bindir[700], bb[720];
+    snprintf(bindir, sizeof bindir, "%s/bin", root);
+    snprintf(bb, sizeof bb, "%s/busybox", bindir);
+    CHECK(mkdir(bindir, 0755) == 0 && copy_file("/bin/busybox", bb, 0755));
     /* The restored init is re-parented to us when criu exits. */
     prctl(PR_SET_CHILD_SUBREAPER, 1);
 
@@ -359,7 +375,7 @@ static void criu_round_trip(void)
 
     int in = inotify_init1(IN_CLOEXEC);
     CHECK(in >= 0 && inotify_add_watch(in, counter, IN_MODIFY) >= 0);
-    r = ct_criu_restore(&spec, img, NULL, &restored, &err);
+    r = ct_criu_restore(&spec, img, NULL, NULL, &restored, &err);
     CHECK_EQ(r, 0);
     if (r) {
         printf("  (%s)\n", err.msg);
