@@ -16,6 +16,7 @@
 #include <linux/capability.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <sched.h>
 #include <seccomp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -197,10 +198,20 @@ static const char *const default_deny[] = {
     "ustat",                /* obsolete */
     "vm86",                 /* 32-bit x86 virtual 8086 mode */
     "vm86old",
-    /* Allowed on purpose: mount/umount/pivot_root/unshare/setns (container
-     * tools nest, and each needs CAP_SYS_ADMIN, which the default capability
-     * set does not have); ptrace (bounded by the pid namespace). */
+    /* Allowed on purpose: mount/umount/pivot_root/setns and unshare/clone
+     * of namespaces other than the user one (container tools nest, and each
+     * needs CAP_SYS_ADMIN, which the default capability set does not have);
+     * ptrace (bounded by the pid namespace). */
 };
+
+/* A new user namespace needs no capability at all, and hands its creator
+ * every capability inside it: the kernel's namespaced code (netfilter,
+ * mounts of some file systems...) becomes reachable, the root of many
+ * container escapes. Docker's profile denies it the same way. clone3's
+ * flags are in memory seccomp cannot read: ENOSYS, which C libraries take
+ * as "use clone". */
+static const struct ct_seccomp_arg newuser_arg0 = {
+    .index = 0, .value = CLONE_NEWUSER, .value_two = CLONE_NEWUSER, .op = SCMP_CMP_MASKED_EQ};
 
 /* The architectures a process here can run: the native one and the 32-bit
  * ABIs the kernel also accepts, so `int 0x80` cannot go around the filter. */
@@ -241,11 +252,30 @@ struct ct_seccomp *ct_seccomp_default(void)
         return NULL;
     sc->default_action = SCMP_ACT_ALLOW;
     sc->arches = calloc(4, sizeof *sc->arches);
-    sc->rules = calloc(1, sizeof *sc->rules);
+    sc->rules = calloc(4, sizeof *sc->rules);
     if (!sc->arches || !sc->rules)
         goto fail;
     sc->narches = default_arches(sc->arches);
-    sc->nrules = 1;
+    static const struct {
+        const char *name;
+        int errno_ret;
+        bool newuser;
+    } extra[] = {{"unshare", EPERM, true}, {"clone", EPERM, true}, {"clone3", ENOSYS, false}};
+    for (size_t i = 0; i < ARRAY_LEN(extra); i++) {
+        struct ct_seccomp_rule *x = &sc->rules[1 + i];
+        sc->nrules = 2 + i;
+        x->action = SCMP_ACT_ERRNO((uint32_t)extra[i].errno_ret);
+        x->names = calloc(1, sizeof *x->names);
+        if (!x->names || !(x->names[0] = strdup(extra[i].name)))
+            goto fail;
+        x->nnames = 1;
+        if (extra[i].newuser) {
+            if (!(x->args = malloc(sizeof *x->args)))
+                goto fail;
+            x->args[0] = newuser_arg0;
+            x->nargs = 1;
+        }
+    }
     struct ct_seccomp_rule *r = &sc->rules[0];
     r->action = SCMP_ACT_ERRNO(EPERM);
     r->names = calloc(ARRAY_LEN(default_deny) + 1, sizeof *r->names);

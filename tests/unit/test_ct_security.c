@@ -9,6 +9,7 @@
 #include "t.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <json-c/json.h>
@@ -155,6 +156,25 @@ static int apply_filter_child(const void *arg, int fd)
     snprintf(line, sizeof line, "bpf %ld %d\n", r, errno);
     report(fd, line);
     errno = 0;
+    r = syscall(SYS_unshare, CLONE_NEWUSER);
+    snprintf(line, sizeof line, "unshare_user %ld %d\n", r, errno);
+    report(fd, line);
+    errno = 0;
+    r = syscall(SYS_clone, CLONE_NEWUSER | SIGCHLD, NULL, NULL, NULL, 0);
+    if (r == 0)
+        _exit(0);
+    snprintf(line, sizeof line, "clone_user %ld %d\n", r > 0 ? 0L : r, errno);
+    report(fd, line);
+    errno = 0;
+    r = syscall(SYS_clone3, NULL, 0);
+    snprintf(line, sizeof line, "clone3 %ld %d\n", r, errno);
+    report(fd, line);
+    /* Other namespaces are left to the capabilities (root here: allowed). */
+    errno = 0;
+    r = syscall(SYS_unshare, CLONE_NEWUTS);
+    snprintf(line, sizeof line, "unshare_uts %ld %d\n", r, errno);
+    report(fd, line);
+    errno = 0;
     r = syscall(SYS_getpid);
     snprintf(line, sizeof line, "getpid %d %d\n", r == getpid(), errno);
     report(fd, line);
@@ -201,6 +221,16 @@ static void seccomp_default_profile_denies(void)
             CHECK(!"a denied call gives EPERM");
         }
     }
+    snprintf(want, sizeof want, "unshare_user -1 %d\n", EPERM);
+    CHECK(strstr(out, want) != NULL);
+    snprintf(want, sizeof want, "clone_user -1 %d\n", EPERM);
+    CHECK(strstr(out, want) != NULL);
+    snprintf(want, sizeof want, "clone3 -1 %d\n", ENOSYS);
+    CHECK(strstr(out, want) != NULL);
+    if (geteuid() == 0)
+        CHECK(strstr(out, "unshare_uts 0 0\n") != NULL);
+    if (t_st.case_failed)
+        printf("  child said:\n%s", out);
     CHECK(strstr(out, "getpid 1 0\n") != NULL);
     CHECK(strstr(out, "getppid 1 0\n") != NULL);
     CHECK(strstr(out, "nnp 1 0\n") != NULL);
@@ -395,7 +425,7 @@ static void seccomp_default_json_is_the_profile(void)
 #endif
                  ) == 0);
     CHECK(json_object_object_get_ex(o, "syscalls", &calls) &&
-          json_object_array_length(calls) == 1);
+          json_object_array_length(calls) == 4);
     call = json_object_array_get_idx(calls, 0);
     CHECK(json_object_object_get_ex(call, "errnoRet", &v) && json_object_get_int(v) == EPERM);
     CHECK(json_object_object_get_ex(call, "action", &v) &&
