@@ -1423,8 +1423,7 @@ int disco_ct_restore(struct disco_host *h, const char *name, const char *dir,
         guest_close(g);
         return rc;
     }
-    /* Into the same cgroup paths as dumped (its own name's), with new
-     * console pipes in place of the ones the checkpoint recorded. A
+    /* With new console pipes in place of the ones the checkpoint recorded. A
      * container with a terminal gets none: its pty is not restored. */
     struct disco_err e;
     err_clear(&e);
@@ -1440,7 +1439,9 @@ int disco_ct_restore(struct disco_host *h, const char *name, const char *dir,
         return rc;
     }
     int stdio[3] = {in[0], outp[1], outp[1]};
-    rc = ct_criu_restore(r->spec, dir, NULL, g->ct_cfg.terminal ? NULL : stdio, &pid, &e);
+    /* Its own cgroup, also when the image is another container's. */
+    const char *cgdir = r->cg ? ct_cgroup_dir(r->cg, "memory") : NULL;
+    rc = ct_criu_restore(r->spec, dir, cgdir, g->ct_cfg.terminal ? NULL : stdio, &pid, &e);
     if (in[0] >= 0)
         close(in[0]);
     if (outp[1] >= 0)

@@ -538,6 +538,11 @@ const char *ct_cgroup_dir(const struct ct_cgroup *cg, const char *controller)
     return bit ? dir_of(cg, (enum cg_ctrl)lowest_bit(bit)) : NULL;
 }
 
+bool ct_cgroup_v1_uses(const char *controllers)
+{
+    return controllers && ctrls_of_list(controllers) != 0;
+}
+
 const char *ct_cgroup_dir_at(const struct ct_cgroup *cg, const char *mount_point)
 {
     if (!cg || !mount_point)

@@ -56,6 +56,10 @@ enum ct_cgroup_mode ct_cgroup_mode(const struct ct_cgroup *cg);
 /* The path of the cgroup in the hierarchy of `controller` ("memory", "pids",
  * ...; on v2 any name gives the one directory); NULL if not used. */
 const char *ct_cgroup_dir(const struct ct_cgroup *cg, const char *controller);
+/* Whether containers are put in the v1 hierarchy of these controllers
+ * (as /proc/PID/cgroup names them: "cpu,cpuacct", "memory",
+ * "name=systemd"); net_cls, perf_event, hugetlb... are left alone. */
+bool ct_cgroup_v1_uses(const char *controllers);
 /* Its path in the hierarchy mounted at mount_point ("/sys/fs/cgroup/memory";
  * v2: the mount root); NULL if not in that one. */
 const char *ct_cgroup_dir_at(const struct ct_cgroup *cg, const char *mount_point);

@@ -9,6 +9,8 @@
 #define _GNU_SOURCE
 #include "ct/criu.h"
 
+#include "ct/cgroup.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -348,8 +350,12 @@ static int save_descriptors(pid_t init_pid, const char *image_dir, struct disco_
     }
     char path[PATH_MAX];
     snprintf(path, sizeof path, "%s/" DESCRIPTORS_FILE, image_dir);
-    int r = json_object_to_file_ext(path, arr, JSON_C_TO_STRING_PLAIN) == 0
-                ? 0 : err_set(err, -EIO, "checkpoint: cannot write %s", path);
+    /* The image directory is the caller's: never follow a planted link. */
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+    int r = fd >= 0 && json_object_to_fd(fd, arr, JSON_C_TO_STRING_PLAIN) == 0
+                ? 0 : err_errno(err, fd < 0 ? errno : EIO, "checkpoint: cannot write %s", path);
+    if (fd >= 0)
+        close(fd);
     json_object_put(arr);
     return r;
 }
@@ -361,7 +367,19 @@ static void load_descriptors(const char *image_dir, char desc[3][64])
         desc[i][0] = '\0';
     char path[PATH_MAX];
     snprintf(path, sizeof path, "%s/" DESCRIPTORS_FILE, image_dir);
-    json_object *arr = json_object_from_file(path);
+    /* A regular file of at most a few KiB (not a link, fifo or device). */
+    char text[4096];
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    struct stat st;
+    ssize_t n = -1;
+    if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size < (off_t)sizeof text)
+        n = read(fd, text, sizeof text - 1);
+    if (fd >= 0)
+        close(fd);
+    if (n <= 0)
+        return;
+    text[n] = '\0';
+    json_object *arr = json_tokener_parse(text);
     if (!arr)
         return;
     if (json_object_is_type(arr, json_type_array))
@@ -589,6 +607,36 @@ static int cgroup_root_arg(const char *dir, char *out, size_t size, struct disco
     return 0;
 }
 
+/* --cgroup-root for the hierarchies containers live in. On v1 one per
+ * hierarchy ("memory:/disco/b"): a bare root would also move the restored
+ * processes in every other one (a hybrid host's unified hierarchy,
+ * net_cls...), making cgroups nobody removes. On v2, the one root. */
+static void add_cgroup_roots(struct argv_buf *a, const char *root)
+{
+    bool v1 = false;
+    FILE *f = fopen("/proc/self/cgroup", "re");
+    char *line = NULL;
+    size_t cap = 0;
+    while (f && getline(&line, &cap, f) > 0) {
+        char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+        if (!c2 || c2 == c1 + 1)
+            continue;               /* "0::/..." (v2) */
+        *c2 = '\0';
+        if (!ct_cgroup_v1_uses(c1 + 1))
+            continue;
+        v1 = true;
+        argv_add(a, "--cgroup-root");
+        argv_add(a, "%s:%s", c1 + 1, root);
+    }
+    free(line);
+    if (f)
+        fclose(f);
+    if (!v1) {
+        argv_add(a, "--cgroup-root");
+        argv_add(a, "%s", root);
+    }
+}
+
 int ct_criu_restore(const struct ct_spec *spec, const char *image_dir, const char *cgroup_dir,
                     const int stdio[3], pid_t *pid, struct disco_err *err)
 {
@@ -652,10 +700,8 @@ int ct_criu_restore(const struct ct_spec *spec, const char *image_dir, const cha
     argv_add(&a, "--restore-detached");
     argv_add(&a, "--pidfile");
     argv_add(&a, "%s", pidfile);
-    if (cgroup_dir) {
-        argv_add(&a, "--cgroup-root");
-        argv_add(&a, "%s", cgroot);
-    }
+    if (cgroup_dir)
+        add_cgroup_roots(&a, cgroot);
     for (size_t i = 0; i < spec->nmounts; i++) {
         const struct ct_mount *m = &spec->mounts[i];
         if (m->bind && m->destination && m->source) {

@@ -295,7 +295,13 @@ static pid_t raw_fork(uint64_t flags, int *pidfd)
  * ct_cgroup_self_enter_prepare). */
 static void child_self_enter_cgroup(struct ct_cgroup_self_enter *se, int sock)
 {
-    if (!se || !se->n)
+    if (!se)
+        return;
+    /* v2: clone3 used it already; it must not reach the container. */
+    if (se->v2_fd >= 0)
+        close(se->v2_fd);
+    se->v2_fd = -1;
+    if (!se->n)
         return;
     int r = ct_cgroup_self_enter(se);
     for (size_t i = 0; i < se->n; i++)
@@ -1272,10 +1278,12 @@ static __attribute__((noreturn)) void exec_child(struct exec_plan *pl, int sock,
         _exit(0);
     }
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-    child_self_enter_cgroup(&pl->cg_enter, sock);
     int go_arg = 0;
     if (!child_wait_go(sock, &go_arg))
         _exit(1);
+    /* After GO, which follows our pid reaching the parent: an error here
+     * is then one the parent can clean up after (it knows to reap us). */
+    child_self_enter_cgroup(&pl->cg_enter, sock);
     if (pl->in_userns && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
         child_die(sock, (ct_child_fail(&e, errno, "setresuid to root in the user namespace",
                                        NULL), &e));

@@ -997,6 +997,25 @@ static void checkpoint_restore_counter(void)
         CHECK(ex_has(h, name, echo, ""));                /* exec into a restored container */
         CHECK_EQ(disco_stop(h, name, &e), 0);
         CHECK_EQ(state_of(h, name), DISCO_STOPPED);
+
+        /* The same image restored as another container: in that one's
+         * cgroup, none made under the first's name. */
+        const char *other = nm("-ckpt2");
+        struct disco_ct_config c2 = {.rootfs = own_rootfs};
+        CHECK_EQ(mkct(h, &c2, other, init), 0);
+        rc = disco_ct_restore(h, other, img, &e);
+        if (rc != 0)
+            printf("  restore as %s: %s\n", other, e.msg);
+        CHECK_EQ(rc, 0);
+        char procs[300];
+        snprintf(procs, sizeof procs, "/sys/fs/cgroup/pids/disco/%s/cgroup.procs", other);
+        if (!exists("%s", procs))
+            snprintf(procs, sizeof procs, "/sys/fs/cgroup/disco/%s/cgroup.procs", other);
+        CHECK(read_count(procs) > 0);                   /* its first pid */
+        CHECK(cgroup_gone(name));
+        CHECK_EQ(disco_stop(h, other, &e), 0);
+        CHECK(cgroup_gone(other));
+        CHECK_EQ(disco_destroy(h, other, &e), 0);
     }
     CHECK(cgroup_gone(name));
     CHECK_EQ(disco_destroy(h, name, &e), 0);
