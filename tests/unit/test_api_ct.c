@@ -709,7 +709,7 @@ static void limits_and_oom(void)
 static void snapshots(void)
 {
     if (!own_rootfs[0]) {
-        SKIP(snapshots, "no writable copy of the root file system");
+        SKIP_CASE("no writable copy of the root file system");
         return;
     }
     char *dir = state_dir();
@@ -932,7 +932,7 @@ static long long count_above(const char *path, long long above, unsigned timeout
 static void checkpoint_restore_counter(void)
 {
     if (!own_rootfs[0]) {
-        printf("  (skipped: no writable copy of the root file system)\n");
+        SKIP_CASE("no writable copy of the root file system");
         return;
     }
     char *dir = state_dir();
@@ -958,7 +958,7 @@ static void checkpoint_restore_counter(void)
     snprintf(img, sizeof img, "%s/ckpt-counter", tmpdir);
     int rc = disco_ct_checkpoint(h, name, img, true, &e);
     if (rc == -ENOTSUP || rc == -ENOENT) {
-        printf("SKIP: checkpoint_restore_counter: %s\n", e.msg);
+        SKIP_CASE(e.msg);
         disco_stop(h, name, &e);
     } else {
         if (rc != 0)

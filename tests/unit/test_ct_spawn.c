@@ -834,7 +834,7 @@ static void sealed_reexec(void)
 static void spawn_and_exec_enter_real_cgroup(void)
 {
     if (ct_cgroup_detect(NULL) == CT_CGROUP_NONE) {
-        printf("  (skipped: no cgroup file system mounted)\n");
+        SKIP_CASE("no cgroup file system mounted");
         return;
     }
     char rel[64];
@@ -950,7 +950,7 @@ static void spawn_into_v2_cgroup(void)
     else if (ct_cgroup_detect(NULL) == CT_CGROUP_V2)
         root = "/sys/fs/cgroup";
     if (!root) {
-        printf("  (skipped: no cgroup2 hierarchy mounted)\n");
+        SKIP_CASE("no cgroup2 hierarchy mounted");
         return;
     }
     char rel[64];
