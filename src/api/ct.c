@@ -586,36 +586,67 @@ static void set_nonblock(int fd)
         fcntl(fd, F_SETFL, fl | O_NONBLOCK);
 }
 
+/* A container's console without a terminal: stdin one pipe, stdout and
+ * stderr another, in order. Pipes, not a socket pair: CRIU looks a unix
+ * socket up in the container's network namespace, where ours is not, and
+ * refuses the dump. */
+struct console_pipes {
+    int in[2], out[2];
+};
+#define CONSOLE_PIPES_NONE {{-1, -1}, {-1, -1}}
+
+static void console_pipes_close(struct console_pipes *cp)
+{
+    for (int i = 0; i < 2; i++) {
+        if (cp->in[i] >= 0)
+            close(cp->in[i]);
+        if (cp->out[i] >= 0)
+            close(cp->out[i]);
+        cp->in[i] = cp->out[i] = -1;
+    }
+}
+
+/* stdio: the container's ends, for ct_spawn or ct_criu_restore. */
+static int console_pipes_open(struct guest *g, struct console_pipes *cp, int stdio[3],
+                              struct disco_err *err)
+{
+    if (pipe2(cp->in, O_CLOEXEC) < 0 || pipe2(cp->out, O_CLOEXEC) < 0) {
+        int rc = err_errno(err, errno, "guest '%s': console pipes", g->name);
+        console_pipes_close(cp);
+        return rc;
+    }
+    stdio[0] = cp->in[0];
+    stdio[1] = stdio[2] = cp->out[1];
+    return 0;
+}
+
+/* The container has its ends: ours become the run's console (non-blocking). */
+static void console_pipes_give(struct console_pipes *cp, struct ctg_run *r)
+{
+    close(cp->in[0]);
+    close(cp->out[1]);
+    r->con_fd = cp->out[0];
+    r->in_fd = cp->in[1];
+    set_nonblock(r->con_fd);
+    set_nonblock(r->in_fd);
+    *cp = (struct console_pipes)CONSOLE_PIPES_NONE;
+}
+
 int ctg_start(struct guest *g, struct disco_err *err)
 {
     struct ctg_run *r;
     int rc = run_begin(g, &r, err);
     if (rc < 0)
         return rc;
-    /* Without a terminal: stdin is a pipe, stdout and stderr one pipe, in
-     * order, to the console. Pipes, not a socket pair: CRIU looks a unix
-     * socket up in the container's network namespace, where ours is not,
-     * and refuses the dump. */
-    int in[2] = {-1, -1}, outp[2] = {-1, -1};
+    struct console_pipes cp = CONSOLE_PIPES_NONE;
     struct ct_spawn_opts o = {.spec = r->spec, .cgroup = r->cg, .stdio = {-1, -1, -1},
                               .before_run = before_run, .ctx = r};
-    if (!g->ct_cfg.terminal) {
-        if (pipe2(in, O_CLOEXEC) < 0 || pipe2(outp, O_CLOEXEC) < 0) {
-            rc = err_errno(err, errno, "guest '%s': console pipes", g->name);
-            goto fail;
-        }
-        o.stdio[0] = in[0];
-        o.stdio[1] = o.stdio[2] = outp[1];
-    }
+    if (!g->ct_cfg.terminal && (rc = console_pipes_open(g, &cp, o.stdio, err)) < 0)
+        goto fail;
     struct ct_child ch = {.pid = -1, .pidfd = -1, .pty_master = -1};
     struct disco_err serr;
     err_clear(&serr);
     rc = ct_spawn(&o, &ch, &serr);
-    if (in[0] >= 0)
-        close(in[0]);
-    if (outp[1] >= 0)
-        close(outp[1]);
-    in[0] = outp[1] = -1;
     if (rc < 0) {
         rc = err_set(err, rc, "guest '%s': %s", g->name, serr.msg);
         goto fail;
@@ -625,15 +656,11 @@ int ctg_start(struct guest *g, struct disco_err *err)
     if (g->ct_cfg.terminal) {
         r->con_fd = ch.pty_master;
         r->in_fd = ch.pty_master >= 0 ? fcntl(ch.pty_master, F_DUPFD_CLOEXEC, 0) : -1;
+        if (r->con_fd >= 0)
+            set_nonblock(r->con_fd);   /* also the dup's: one file description */
     } else {
-        r->con_fd = outp[0];
-        r->in_fd = in[1];
-        outp[0] = in[1] = -1;
+        console_pipes_give(&cp, r);
     }
-    if (r->con_fd >= 0)
-        set_nonblock(r->con_fd);   /* also the pty's dup: one file description */
-    if (r->in_fd >= 0)
-        set_nonblock(r->in_fd);
     if ((rc = run_launch(g, r, err)) < 0) {
         if (r->pidfd >= 0)
             sys_pidfd_signal(r->pidfd, SIGKILL);
@@ -644,12 +671,7 @@ int ctg_start(struct guest *g, struct disco_err *err)
     }
     return rc;
 fail:
-    for (int i = 0; i < 2; i++) {
-        if (in[i] >= 0)
-            close(in[i]);
-        if (outp[i] >= 0)
-            close(outp[i]);
-    }
+    console_pipes_close(&cp);
     run_abort(r);
     return rc;
 }
@@ -1428,42 +1450,27 @@ int disco_ct_restore(struct disco_host *h, const char *name, const char *dir,
     struct disco_err e;
     err_clear(&e);
     pid_t pid = -1;
-    int in[2] = {-1, -1}, outp[2] = {-1, -1};
-    if (!g->ct_cfg.terminal && (pipe2(in, O_CLOEXEC) < 0 || pipe2(outp, O_CLOEXEC) < 0)) {
-        rc = err_errno(err, errno, "guest '%s': console pipes", g->name);
-        for (int i = 0; i < 2; i++)
-            if (in[i] >= 0)
-                close(in[i]);
+    struct console_pipes cp = CONSOLE_PIPES_NONE;
+    int stdio[3];
+    if (!g->ct_cfg.terminal && (rc = console_pipes_open(g, &cp, stdio, err)) < 0) {
         run_abort(r);
         guest_close(g);
         return rc;
     }
-    int stdio[3] = {in[0], outp[1], outp[1]};
     /* Its own cgroup, also when the image is another container's. */
     const char *cgdir = r->cg ? ct_cgroup_dir(r->cg, "memory") : NULL;
     rc = ct_criu_restore(r->spec, dir, cgdir, g->ct_cfg.terminal ? NULL : stdio, &pid, &e);
-    if (in[0] >= 0)
-        close(in[0]);
-    if (outp[1] >= 0)
-        close(outp[1]);
     if (rc < 0) {
         rc = err_set(err, rc, "guest '%s': restore: %s", g->name, e.msg);
-        if (in[1] >= 0)
-            close(in[1]);
-        if (outp[0] >= 0)
-            close(outp[0]);
+        console_pipes_close(&cp);
         run_abort(r);
         guest_close(g);
         return rc;
     }
     r->pid = pid;
     r->our_child = false;
-    if (outp[0] >= 0) {
-        r->con_fd = outp[0];
-        r->in_fd = in[1];
-        set_nonblock(r->con_fd);
-        set_nonblock(r->in_fd);
-    }
+    if (!g->ct_cfg.terminal)
+        console_pipes_give(&cp, r);
     if ((rc = run_launch(g, r, err)) < 0) {
         kill(pid, SIGKILL);
         run_abort(r);

@@ -76,7 +76,8 @@ int ct_cgroup_enter(struct ct_cgroup *cg, pid_t pid, struct disco_err *err);
  *    file of every hierarchy (fds opened here, by the parent, so the
  *    permission check is the parent's): moving one thread by itself needs
  *    only cgroup_mutex (kernels since 6.x; older ones just wait as before).
- * Fake trees (tests) are not cgroupfs: -ENOTSUP, use ct_cgroup_enter. */
+ * Fake trees (tests) are not cgroupfs: -ENOTSUP, use ct_cgroup_enter. On
+ * any failure *se holds nothing (v2_fd -1, n 0). */
 #define CT_CGROUP_SELF_ENTER_MAX 16
 struct ct_cgroup_self_enter {
     int v2_fd;                              /* -1 on v1 */

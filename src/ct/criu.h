@@ -25,9 +25,10 @@ int ct_criu_checkpoint(pid_t init_pid, const struct ct_spec *spec, const char *i
  * init (CRIU runs detached, so it is not our child: use a pidfd).
  * cgroup_dir: the cgroup to restore into (its directory, or its path
  * below the hierarchy roots; NULL: the dumped paths), given to criu as
- * --cgroup-root per v1 hierarchy containers use, or once on v2. stdio (NULL: none): fds that take the place of the init's stdio
- * pipes, as the checkpoint recorded them in descriptors.json (runc's
- * format): the restored container's console. */
+ * --cgroup-root per v1 hierarchy containers use, or once on v2.
+ * stdio (NULL: none): fds that take the place of the init's stdio pipes,
+ * as the checkpoint recorded them in descriptors.json (runc's format):
+ * the restored container's console. */
 int ct_criu_restore(const struct ct_spec *spec, const char *image_dir, const char *cgroup_dir,
                     const int stdio[3], pid_t *pid, struct disco_err *err);
 

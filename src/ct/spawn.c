@@ -1137,7 +1137,8 @@ int ct_spawn(const struct ct_spawn_opts *o, struct ct_child *out, struct disco_e
     struct setup su = {.sock = -1, .pid = 0, .pidfd = -1, .pty_master = -1,
                        .have_fifo = o->exec_fifo != NULL};
 
-    if (ns_new(s, CT_NS_MOUNT) && (r = ct_rootfs_prepare(s, pl.in_userns, o->cgroup, &pl.rootfs, err)) < 0)
+    if (ns_new(s, CT_NS_MOUNT) &&
+        (r = ct_rootfs_prepare(s, pl.in_userns, o->cgroup, &pl.rootfs, err)) < 0)
         goto fail;
     if (s->seccomp && (r = ct_seccomp_compile(s->seccomp, &bpf, err)) < 0)
         goto fail;
@@ -1155,9 +1156,9 @@ int ct_spawn(const struct ct_spawn_opts *o, struct ct_child *out, struct disco_e
         r = err_errno(err, errno, "exec fifo '%s'", o->exec_fifo);
         goto fail;
     }
-    /* Fake trees (tests) and failures fall back to our writing its pid. */
-    if (o->cgroup && ct_cgroup_self_enter_prepare(o->cgroup, &pl.cg_enter, NULL) < 0)
-        pl.cg_enter.v2_fd = -1;
+    /* Fake trees (tests) and failures leave it empty: we write its pid. */
+    if (o->cgroup)
+        (void)ct_cgroup_self_enter_prepare(o->cgroup, &pl.cg_enter, NULL);
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
         r = err_errno(err, errno, "socketpair");
         goto fail;
@@ -1401,9 +1402,8 @@ int ct_exec_spawn(const struct ct_exec_opts *o, struct ct_child *out, struct dis
         goto fail;
     /* v1 only: v2's CLONE_INTO_CGROUP from inside the container's
      * namespaces would be judged by their delegation rules. */
-    if (o->cgroup && ct_cgroup_mode(o->cgroup) == CT_CGROUP_V1 &&
-        ct_cgroup_self_enter_prepare(o->cgroup, &pl.cg_enter, NULL) < 0)
-        pl.cg_enter.n = 0;
+    if (o->cgroup && ct_cgroup_mode(o->cgroup) == CT_CGROUP_V1)
+        (void)ct_cgroup_self_enter_prepare(o->cgroup, &pl.cg_enter, NULL);
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
         r = err_errno(err, errno, "socketpair");
         goto fail;
@@ -1631,14 +1631,16 @@ bool ct_self_is_sealed(void)
 /* How much of the executable the kernel and ld.so read: up to the end of
  * the last segment (what the program headers describe). The rest is
  * section headers and debug info, 3/4 of a -g build, copied for nothing on
- * every start. Anything unexpected: the whole file. */
-static off_t loaded_size(int fd, off_t size)
+ * every start. Anything unexpected: the whole file. *eh: the ELF header
+ * (valid when the result is below size). */
+static off_t loaded_size(int fd, off_t size, Elf64_Ehdr *ehp)
 {
     Elf64_Ehdr eh;
     if (pread(fd, &eh, sizeof eh, 0) != (ssize_t)sizeof eh ||
         memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 || eh.e_ident[EI_CLASS] != ELFCLASS64 ||
         eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_phnum == 0 || eh.e_phnum > 256)
         return size;
+    *ehp = eh;
     Elf64_Phdr ph[256];
     size_t len = (size_t)eh.e_phnum * sizeof ph[0];
     if (eh.e_phoff > (uint64_t)size || pread(fd, ph, len, (off_t)eh.e_phoff) != (ssize_t)len)
@@ -1673,7 +1675,8 @@ int ct_exec_from_sealed_copy(char **argv, char **envp, struct disco_err *err)
         return err_errno(err, e, "memfd_create");
     }
     int r = 0;
-    off_t left = loaded_size(src, st.st_size);
+    Elf64_Ehdr eh;
+    off_t left = loaded_size(src, st.st_size, &eh);
     bool trimmed = left < st.st_size;
     while (left > 0) {
         ssize_t n = sendfile(mfd, src, NULL, (size_t)left);
@@ -1688,11 +1691,6 @@ int ct_exec_from_sealed_copy(char **argv, char **envp, struct disco_err *err)
     }
     if (trimmed) {
         /* The section headers were cut off with the debug info: say so. */
-        Elf64_Ehdr eh;
-        if (pread(src, &eh, sizeof eh, 0) != (ssize_t)sizeof eh) {
-            r = err_errno(err, errno ? errno : EIO, "reading /proc/self/exe");
-            goto out;
-        }
         eh.e_shoff = 0;
         eh.e_shnum = 0;
         eh.e_shstrndx = SHN_UNDEF;
